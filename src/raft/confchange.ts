@@ -1,5 +1,5 @@
 import { type ConfChange, ConfChangeTransition, ConfChangeType, type ConfChangeSingle, type ConfState, type NodeId } from './types.ts';
-import { Progress } from './tracker/progress.ts';
+import type { Progress } from './tracker/progress.ts';
 import { type TrackerConfig, isJoint } from './tracker/tracker.ts';
 
 /**

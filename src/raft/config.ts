@@ -11,7 +11,7 @@ export const bugNames = [
   'vote-ignores-log',
   /** Commit an entry of an earlier term by counting replicas (the Figure 8 bug, §5.4.2). */
   'commit-old-term',
-  /** The leader counts its own entries toward the commit quorum before they are durable. */
+  /** Append acknowledgements and votes leave before the fsync that makes them true (the leader counts its own unsynced entries too). */
   'ack-before-fsync',
   /** A follower accepts appends without checking the previous entry's term (log matching, §5.3). */
   'append-ignores-prev-term',

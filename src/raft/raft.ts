@@ -108,7 +108,8 @@ export class Raft {
       || type === MessageType.PreVoteResp || type === MessageType.Prop || type === MessageType.ReadIndex
       || type === MessageType.TransferLeader;
     const m = message({ ...fields, from: this.id, term: keepsTerm ? (fields.term ?? 0) : this.term });
-    if (needsPersistFirst(type) || m.to === this.id) this.messagesAfterPersist.push(m);
+    const waitsForFsync = needsPersistFirst(type) && !this.hasBug('ack-before-fsync');
+    if (waitsForFsync || m.to === this.id) this.messagesAfterPersist.push(m);
     else this.messages.push(m);
   }
 

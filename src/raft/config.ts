@@ -101,6 +101,14 @@ export function validateConfig(input: ConfigInput): Config {
     throw new ConfigError(message);
   };
   if (config.id === None || !Number.isSafeInteger(config.id) || config.id < 0) fail('id must be a positive integer');
+  const wholeNumberFields = [
+    'electionTicks', 'heartbeatTicks', 'applied', 'maxSizePerMsgBytes', 'maxInflightMsgs', 'maxInflightBytes',
+    'maxUncommittedEntriesBytes', 'maxCommittedSizePerReadyBytes', 'maxPendingReadIndexRequests',
+    'maxForwardedProposalEntries', 'leaseMarginTicks',
+  ] as const;
+  for (const field of wholeNumberFields) {
+    if (!Number.isSafeInteger(config[field]) || config[field] < 0) fail(`${field} must be a whole number`);
+  }
   if (!(config.heartbeatTicks >= 1)) fail('heartbeatTicks must be at least 1');
   if (!(config.electionTicks > config.heartbeatTicks)) fail('electionTicks must be greater than heartbeatTicks');
   if (!(config.maxSizePerMsgBytes >= 1)) fail('maxSizePerMsgBytes must be positive');

@@ -1,7 +1,7 @@
 import { assert } from './assert.ts';
 import { encodeConfChange } from './codec.ts';
 import type { ConfigInput } from './config.ts';
-import { message } from './message.ts';
+import { isLocalMessage, message } from './message.ts';
 import { Raft } from './raft.ts';
 import type { ProgressState } from './tracker/progress.ts';
 import { confStateOf } from './tracker/tracker.ts';
@@ -62,7 +62,8 @@ export class RaftNode {
 
   /** A message from a peer. Local message types are refused: they are the core's own business. */
   step(m: Message): void {
-    if (m.type === MessageType.Hup || m.type === MessageType.Beat || m.type === MessageType.CheckQuorum) return;
+    // Local message types are the core's and the driver's own business, never accepted from the wire.
+    if (isLocalMessage(m.type)) return;
     if (m.type === MessageType.Prop) {
       this.#propose(m.entries);
       return;
@@ -98,7 +99,7 @@ export class RaftNode {
   readIndex(context: Uint8Array): boolean {
     const raft = this.#raft;
     if (raft.role === 'leader') {
-      if (raft.readOnly.full()) return false;
+      if (raft.readOnly.full() || raft.pendingReadIndexMessages.length >= raft.config.maxPendingReadIndexRequests) return false;
     } else if (raft.role !== 'follower' || raft.lead === None) {
       return false;
     }
@@ -187,6 +188,7 @@ export class RaftNode {
       raft.log.appliedTo(applied.index);
       if (raft.role === 'leader') raft.reduceUncommittedBytes(ready.committedEntries);
       raft.maybeAutoLeave();
+      raft.maybeCampaignDeferredTransfer();
     }
   }
 

@@ -22,8 +22,6 @@ export interface ProposalEntry {
 
 type CampaignKind = 'pre-election' | 'election' | 'transfer';
 
-/** Bound on ReadIndex requests a new leader holds until it has committed an entry of its term. */
-const pendingReadIndexMessagesMax = 4096;
 const emptyData = new Uint8Array(0);
 
 /**
@@ -69,6 +67,8 @@ export class Raft {
   pendingReadIndexMessages: Message[] = [];
   /** Leader: proposals were appended and not yet broadcast (one broadcast per Ready batches them). */
   broadcastPending = false;
+  /** Follower: a TimeoutNow arrived while a committed conf change was unapplied; campaign once applied. */
+  transferCampaignDeferred = false;
   /** Follower: proposals waiting to be forwarded to the leader in one message. */
   forwardBuffer: ProposalEntry[] = [];
 
@@ -126,6 +126,7 @@ export class Raft {
     this.randomizedElectionTimeout = this.config.electionTicks + this.config.random.nextInt(this.config.electionTicks);
     this.leadTransferee = None;
     this.leaseRevoked = false;
+    this.transferCampaignDeferred = false;
     this.tracker.resetVotes();
     const lastIndex = this.log.lastIndex();
     // The leader's own match is what is durable: its unstable entries are acknowledged after the fsync.
@@ -197,9 +198,14 @@ export class Raft {
     this.electionElapsed++;
     if (this.electionElapsed >= this.config.electionTicks) {
       this.electionElapsed = 0;
-      if (this.config.checkQuorum) this.step(message({ type: MessageType.CheckQuorum, from: this.id }));
-      // A transfer that did not finish within an election timeout is abandoned.
-      if (this.role === Role.Leader && this.leadTransferee !== None) this.leadTransferee = None;
+      if (this.removedFromConfig()) {
+        // A leader no longer in the configuration retries its hand-off until a successor wins.
+        this.handOffLeadership();
+      } else {
+        if (this.config.checkQuorum) this.step(message({ type: MessageType.CheckQuorum, from: this.id }));
+        // A transfer that did not finish within an election timeout is abandoned.
+        if (this.role === Role.Leader && this.leadTransferee !== None) this.leadTransferee = None;
+      }
     }
     if (this.role !== Role.Leader) return;
     if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
@@ -217,12 +223,23 @@ export class Raft {
 
   private hup(kind: CampaignKind): void {
     if (this.role === Role.Leader || !this.promotable()) return;
-    // A committed but unapplied conf change may change who votes: wait until it is applied.
+    // A committed but unapplied conf change may change who votes: wait until it is applied. A transfer
+    // request is kept and acted on once it is (the leader usually sends TimeoutNow right as it applies).
     if (this.log.committed > this.log.applied) {
       const pending = this.log.slice(this.log.applied + 1, this.log.committed + 1, Infinity);
-      if (pending.some((entry) => entry.type === EntryType.ConfChange)) return;
+      if (pending.some((entry) => entry.type === EntryType.ConfChange)) {
+        if (kind === 'transfer') this.transferCampaignDeferred = true;
+        return;
+      }
     }
     this.campaign(kind);
+  }
+
+  /** Called after entries are applied: a deferred transfer campaign may go ahead now. */
+  maybeCampaignDeferredTransfer(): void {
+    if (!this.transferCampaignDeferred) return;
+    this.transferCampaignDeferred = false;
+    if (this.role === Role.Follower) this.hup('transfer');
   }
 
   campaign(kind: CampaignKind): void {
@@ -386,25 +403,37 @@ export class Raft {
   }
 
   /** Appends proposals on the leader; returns false if they were refused. */
+  /**
+   * Appends proposals on the leader. A conf change that is not allowed (another is pending, or it is
+   * invalid for the configuration) is replaced by an empty entry, so a forwarded batch keeps its other
+   * proposals. Returns false if nothing was accepted.
+   */
   proposeAsLeader(entries: readonly ProposalEntry[]): boolean {
     if (entries.length === 0 || !this.tracker.progress.has(this.id) || this.leadTransferee !== None) return false;
-    for (const entry of entries) {
-      if (entry.type === EntryType.ConfChange && !this.confChangeAllowed(decodeConfChange(entry.data))) return false;
-    }
     if (!this.increaseUncommittedBytes(entries)) return false;
-    this.appendEntries(entries);
-    for (const entry of entries) {
-      if (entry.type === EntryType.ConfChange) this.pendingConfIndex = this.log.lastIndex();
-    }
+    const firstIndex = this.log.lastIndex() + 1;
+    let refused = 0;
+    const accepted = entries.map((entry, i) => {
+      if (entry.type !== EntryType.ConfChange) return entry;
+      if (this.confChangeAllowed(entry.data)) {
+        // Checked entry by entry, so a second conf change in the same batch sees this one pending.
+        this.pendingConfIndex = firstIndex + i;
+        return entry;
+      }
+      refused++;
+      return { type: EntryType.Normal, data: emptyData };
+    });
+    if (refused === entries.length) return false;
+    this.appendEntries(accepted);
     this.broadcastPending = true;
     return true;
   }
 
   /** At most one unapplied conf change, and it must be valid for the configuration it will meet. */
-  private confChangeAllowed(change: ConfChange): boolean {
+  private confChangeAllowed(data: Uint8Array): boolean {
     if (this.pendingConfIndex > this.log.applied) return false;
     try {
-      applyChange(this.changeContext(), change);
+      applyChange(this.changeContext(), decodeConfChange(data));
       return true;
     } catch {
       return false;
@@ -483,7 +512,12 @@ export class Raft {
     progress.recentActive = true;
     progress.probeSent = false;
     progress.leaseAckTick = Math.max(progress.leaseAckTick, m.leaseTick);
-    if (progress.match < this.log.lastIndex()) this.sendAppend(m.from, true);
+    if (progress.match < this.log.lastIndex()) {
+      // With every inflight slot taken, the appends may all have been lost: no answer would ever free a
+      // slot. An empty append elicits an answer (a rejection if there is a gap) and so recovers the flow.
+      if (progress.state === 'replicate' && progress.inflights.full()) this.sendEmptyAppend(m.from, progress);
+      else this.sendAppend(m.from, true);
+    }
     if (m.context === null) return;
     const acks = this.readOnly.recordAck(m.from, m.context);
     if (acks === null) return;
@@ -540,6 +574,13 @@ export class Raft {
     return true;
   }
 
+  private sendEmptyAppend(to: NodeId, progress: Progress): void {
+    const previousIndex = progress.next - 1;
+    const previousTerm = this.log.term(previousIndex);
+    if (previousTerm === 0 && previousIndex > 0) return;
+    this.send({ type: MessageType.App, to, index: previousIndex, logTerm: previousTerm, commit: this.log.committed });
+  }
+
   private sendSnapshot(to: NodeId, progress: Progress): boolean {
     if (!progress.recentActive) return false;
     let snapshot: Snapshot;
@@ -570,7 +611,7 @@ export class Raft {
     const context = m.context ?? emptyData;
     if (!this.committedEntryInCurrentTerm() && !this.hasBug('read-without-quorum')) {
       // Our commit index may be behind the previous leader's until we commit an entry of our term.
-      if (this.pendingReadIndexMessages.length < pendingReadIndexMessagesMax) this.pendingReadIndexMessages.push(m);
+      if (this.pendingReadIndexMessages.length < this.config.maxPendingReadIndexRequests) this.pendingReadIndexMessages.push(m);
       return;
     }
     if (this.tracker.isSingleton() || this.hasBug('read-without-quorum')) {
@@ -713,8 +754,8 @@ export class Raft {
   private restore(snapshot: Snapshot): boolean {
     const { index, term, confState } = snapshot.metadata;
     if (index <= this.log.committed) return false;
-    const members = [...confState.voters, ...confState.learners, ...confState.votersOutgoing];
-    if (!members.includes(this.id)) return false;
+    // The snapshot may predate this member's addition (it is then added by a later entry), so it is
+    // installed even when its ConfState does not list us; a removed member receives no snapshots.
     if (this.log.matchTerm(index, term)) {
       // We already have the entry: just fast-forward the commit index.
       this.log.commitTo(index);
@@ -743,8 +784,7 @@ export class Raft {
     const own = this.tracker.progress.get(this.id);
     this.isLearner = own !== undefined && own.isLearner;
     if ((own === undefined || this.isLearner) && this.role === Role.Leader) {
-      // A leader removed (or demoted) by a change steps down; the remaining voters elect a new one.
-      this.becomeFollower(this.term, None);
+      this.handOffLeadership();
       return;
     }
     if (this.role !== Role.Leader || this.tracker.config.voters.incoming.size === 0) return;
@@ -753,6 +793,39 @@ export class Raft {
       for (const id of this.tracker.progress.keys()) if (id !== this.id) this.sendAppend(id, false);
     }
     if (this.leadTransferee !== None && !this.tracker.isVoter(this.leadTransferee)) this.leadTransferee = None;
+  }
+
+
+  /**
+   * A leader removed (or demoted) by a change stops leading once a successor is elected: it transfers
+   * leadership to the most up-to-date remaining voter, retrying every election timeout (tickHeartbeat),
+   * and steps down when the successor's higher term reaches it. Meanwhile it accepts no proposals.
+   * Stepping down at once can leave the cluster without a leader: the others may not yet know the change
+   * is committed, so they still count the old leader's vote, which it refuses because its log is longer.
+   */
+  private handOffLeadership(): void {
+    let best: NodeId = None;
+    let bestMatch = -1;
+    for (const id of this.tracker.voterIds()) {
+      const progress = this.tracker.progress.get(id);
+      if (id !== this.id && progress !== undefined && progress.match > bestMatch) {
+        best = id;
+        bestMatch = progress.match;
+      }
+    }
+    const progress = this.tracker.progress.get(best);
+    if (progress === undefined) {
+      this.becomeFollower(this.term, None);
+      return;
+    }
+    this.leadTransferee = None;
+    this.handleTransferLeader(best, progress);
+  }
+
+  /** Whether this leader is no longer a voter and only stays on to hand leadership over. */
+  removedFromConfig(): boolean {
+    const own = this.tracker.progress.get(this.id);
+    return own === undefined || own.isLearner;
   }
 
   /** After the entering entry of an auto-leave joint configuration is applied, the leader leaves it. */

@@ -160,6 +160,9 @@ export interface ReadState {
  *   3. send `messagesAfterPersist` (votes and append acknowledgements: they promise durable state);
  *   4. apply `committedEntries` to the state machine, and serve `readStates` once applied;
  *   5. call `advance(ready)`.
+ * The driver also reports, like a transport does, when a snapshot send finished or failed
+ * (`reportSnapshot`) and when a peer is unreachable (`reportUnreachable`); without the report a follower
+ * whose snapshot was lost would wait for it forever.
  */
 export interface Ready {
   /** null when unchanged since the last Ready. */

@@ -1,0 +1,136 @@
+/**
+ * The per-key history, after etcd's keyIndex: a key lives through generations. A generation starts with
+ * the put that creates the key and ends with the tombstone that deletes it. Each revision of a key is one
+ * {@link RevisionRecord}, shared with the store's revision log.
+ */
+import { emptyBytes } from './_bytes.ts';
+import { assert } from './errors.ts';
+
+export class RevisionRecord {
+  readonly keyIndex: KeyIndex;
+  readonly mainRevision: number;
+  readonly subRevision: number;
+  /** 0 for a tombstone. */
+  readonly createRevision: number;
+  /** 0 for a tombstone. */
+  readonly version: number;
+  readonly value: Uint8Array;
+  readonly lease: number;
+  readonly tombstone: boolean;
+  /** Set when compaction drops the record; the store then removes it from the revision log. */
+  compacted = false;
+
+  constructor(keyIndex: KeyIndex, mainRevision: number, subRevision: number, fields: RecordFields | null) {
+    this.keyIndex = keyIndex;
+    this.mainRevision = mainRevision;
+    this.subRevision = subRevision;
+    this.tombstone = fields === null;
+    this.createRevision = fields === null ? 0 : fields.createRevision;
+    this.version = fields === null ? 0 : fields.version;
+    this.value = fields === null ? emptyBytes : fields.value;
+    this.lease = fields === null ? 0 : fields.lease;
+  }
+
+  /** Orders records by (main, sub) revision. */
+  isBefore(other: RevisionRecord): boolean {
+    if (this.mainRevision !== other.mainRevision) return this.mainRevision < other.mainRevision;
+    return this.subRevision < other.subRevision;
+  }
+}
+
+export interface RecordFields {
+  readonly createRevision: number;
+  readonly version: number;
+  readonly value: Uint8Array;
+  readonly lease: number;
+}
+
+/** Binary search: the last index in `records` whose main revision is <= revision, or -1. */
+function lastAtOrBefore(records: readonly RevisionRecord[], revision: number): number {
+  let low = 0;
+  let high = records.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((records[middle] as RevisionRecord).mainRevision <= revision) low = middle + 1;
+    else high = middle;
+  }
+  return low - 1;
+}
+
+export class KeyIndex {
+  readonly key: string;
+  readonly keyBytes: Uint8Array;
+  /**
+   * Every stored revision of the key, ascending. Generations are implicit: a tombstone ends one. Invariant:
+   * a tombstone is never first and never follows another tombstone.
+   */
+  records: RevisionRecord[] = [];
+  /**
+   * The record live now, or null while the key is deleted. Invariant: the last record unless that is a
+   * tombstone. Cached because reads at the current revision need only this, and on big scans every pointer
+   * hop costs a cache miss.
+   */
+  live: RevisionRecord | null = null;
+
+  constructor(key: string, keyBytes: Uint8Array) {
+    this.key = key;
+    this.keyBytes = keyBytes;
+  }
+
+  /**
+   * The put visible at `revision`, or null if the key did not exist then: the newest record at or before
+   * `revision`, unless that is a tombstone (what etcd's keyIndex.get finds through its generations).
+   */
+  at(revision: number): RevisionRecord | null {
+    const live = this.live;
+    if (live !== null && live.mainRevision <= revision) return live;
+    const index = lastAtOrBefore(this.records, revision);
+    if (index < 0) return null;
+    const record = this.records[index] as RevisionRecord;
+    return record.tombstone ? null : record;
+  }
+
+  appendPut(record: RevisionRecord): void {
+    assert(!record.tombstone && record.keyIndex === this, 'a put of this key');
+    const latest = this.records[this.records.length - 1];
+    assert(latest === undefined || latest.isBefore(record), 'revisions of a key ascend');
+    const live = this.live;
+    assert(live === null ? latest === undefined || record.version === 1 : record.version === live.version + 1, 'versions count up within a generation');
+    this.records.push(record);
+    this.live = record;
+  }
+
+  appendTombstone(record: RevisionRecord): void {
+    assert(record.tombstone && record.keyIndex === this, 'a tombstone of this key');
+    const live = this.live;
+    assert(live !== null, 'only a live key is deleted');
+    assert(live.isBefore(record), 'revisions of a key ascend');
+    this.records.push(record);
+    this.live = null;
+  }
+
+  /** No record left: compaction removed the whole history of a deleted key. */
+  isEmpty(): boolean {
+    return this.records.length === 0;
+  }
+
+  /** A single put and nothing else: compaction at any revision leaves it unchanged. */
+  isCompactionStable(): boolean {
+    return this.records.length === 1 && !(this.records[0] as RevisionRecord).tombstone;
+  }
+
+  /**
+   * Drops the history before `revision`, keeping the record visible at `revision` (etcd's keyIndex.compact):
+   * everything older than the newest record at or before `revision` goes, and that record too if it is a
+   * tombstone (a generation deleted at or before `revision` goes entirely). Calls `dropped` for each.
+   */
+  compact(revision: number, dropped: (record: RevisionRecord) => void): void {
+    const newest = lastAtOrBefore(this.records, revision);
+    if (newest < 0) return;
+    const cut = (this.records[newest] as RevisionRecord).tombstone ? newest + 1 : newest;
+    for (let index = 0; index < cut; index++) dropped(this.records[index] as RevisionRecord);
+    if (cut > 0) this.records.splice(0, cut);
+    assert(this.records.length === 0 || !(this.records[0] as RevisionRecord).tombstone, 'history never starts with a tombstone');
+    assert(this.live === null || this.records[this.records.length - 1] === this.live, 'compaction keeps the live record');
+  }
+}

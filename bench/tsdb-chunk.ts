@@ -130,7 +130,8 @@ function bestSeconds(run: () => void): number {
   return best;
 }
 
-function main(): void {
+/** Appends and iterates each workload's chunks, printing JSON lines. */
+export async function run(): Promise<void> {
   const totalSamples = seriesCount * samplesPerSeries;
   for (const workload of workloads) {
     const data = generate(workload);
@@ -147,5 +148,3 @@ function main(): void {
     console.log(JSON.stringify({ ...common, measurement: 'iterate', samplesPerSecond: Math.round(totalSamples / iterateSeconds) }));
   }
 }
-
-main();

@@ -96,13 +96,16 @@ function benchCrc(): void {
   report({ bench: 'crc32c', megabytesPerSecond: round((8 * bytes.length) / seconds / 1e6), checksum });
 }
 
-const root = await mkdtemp(join(tmpdir(), 'keel-bench-wal-'));
-try {
-  benchCrc();
-  await benchBatchAppends(join(root, 'small'), 100, 128);
-  await benchBatchAppends(join(root, 'large'), 1000, 1024);
-  await benchGroupCommit(join(root, 'group'), 64);
-  await benchReplay(join(root, 'replay'));
-} finally {
-  await rm(root, { recursive: true, force: true });
+/** Runs every WAL benchmark in a temporary directory, printing JSON lines. */
+export async function run(): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'keel-bench-wal-'));
+  try {
+    benchCrc();
+    await benchBatchAppends(join(root, 'small'), 100, 128);
+    await benchBatchAppends(join(root, 'large'), 1000, 1024);
+    await benchGroupCommit(join(root, 'group'), 64);
+    await benchReplay(join(root, 'replay'));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 }

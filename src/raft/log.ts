@@ -17,6 +17,8 @@ export class RaftLog {
   committed: number;
   /** Highest index the driver has applied. */
   applied: number;
+  /** Highest index handed to the driver for applying. Invariant: applied <= applying <= committed. */
+  applying: number;
   readonly #maxCommittedSizePerReadyBytes: number;
 
   constructor(storage: Storage, maxCommittedSizePerReadyBytes: number) {
@@ -24,6 +26,7 @@ export class RaftLog {
     this.unstableOffset = storage.lastIndex() + 1;
     this.committed = storage.firstIndex() - 1;
     this.applied = storage.firstIndex() - 1;
+    this.applying = this.applied;
     this.#maxCommittedSizePerReadyBytes = maxCommittedSizePerReadyBytes;
   }
 
@@ -143,6 +146,7 @@ export class RaftLog {
     if (index <= this.applied) return;
     assert(index <= this.committed && index >= this.applied, () => `applied ${index} out of range [${this.applied}, ${this.committed}]`);
     this.applied = index;
+    this.applying = Math.max(this.applying, index);
   }
 
   /** Entries in [low, high) with at most maxBytes (at least one), from storage and the unstable tail. */
@@ -178,9 +182,13 @@ export class RaftLog {
     return this.committed > this.applied && this.applied + 1 >= this.firstIndex() && this.unstableSnapshot === null;
   }
 
+  /** The next committed entries to apply; they count as being applied until appliedTo() confirms them. */
   nextCommittedEntries(): Entry[] {
     if (!this.hasNextCommittedEntries()) return [];
-    return this.slice(this.applied + 1, this.committed + 1, this.#maxCommittedSizePerReadyBytes);
+    const entries = this.slice(this.applied + 1, this.committed + 1, this.#maxCommittedSizePerReadyBytes);
+    const last = entries[entries.length - 1];
+    if (last !== undefined) this.applying = last.index;
+    return entries;
   }
 
   /** The driver wrote the unstable entries up to `index` (with `term`). Ignored if they were replaced since. */
@@ -198,6 +206,7 @@ export class RaftLog {
 
   /** Replaces the log with a snapshot (follower side of InstallSnapshot). */
   restore(snapshot: Snapshot): void {
+    assert(this.applying === this.applied, 'restoring a snapshot while entries are being applied');
     this.committed = snapshot.metadata.index;
     this.unstableOffset = snapshot.metadata.index + 1;
     this.unstableEntries = [];

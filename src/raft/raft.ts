@@ -756,6 +756,9 @@ export class Raft {
     if (index <= this.log.committed) return false;
     // The snapshot may predate this member's addition (it is then added by a later entry), so it is
     // installed even when its ConfState does not list us; a removed member receives no snapshots.
+    // The driver is still applying entries handed out earlier (their fsync is in flight): a conf change
+    // among them would land on top of the snapshot's configuration. Refuse for now; the leader resends.
+    if (this.log.applying > this.log.applied) return false;
     if (this.log.matchTerm(index, term)) {
       // We already have the entry: just fast-forward the commit index.
       this.log.commitTo(index);

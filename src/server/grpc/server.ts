@@ -1,0 +1,414 @@
+/**
+ * A lean gRPC server on node:http2 (PROTOCOL-HTTP2.md), with plain HTTP on the same port.
+ *
+ * Connections are sniffed (sniff.ts): HTTP/2 goes to an Http2Server's core `stream` API (no compat
+ * objects on the gRPC path), HTTP/1.1 to an http.Server. HTTP/2 requests without a gRPC content type are
+ * wrapped in the compat request/response objects and handed to `onHttpRequest` too.
+ */
+import http from 'node:http';
+import http2 from 'node:http2';
+import type { IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
+import net from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { ServiceDefinition } from '../proto/service.ts';
+import { ServerCall } from './call.ts';
+import type { CallLimits, CallOwner } from './call.ts';
+import { acceptedEncodings, parseGrpcTimeout, parseMessageEncoding } from './framing.ts';
+import { implementService } from './handlers.ts';
+import type { MethodHandler, ServiceImplementation } from './handlers.ts';
+import { validateGrpcServerOptions } from './options.ts';
+import type { GrpcServerOptions, ResolvedGrpcServerOptions } from './options.ts';
+import { sniffProtocol } from './sniff.ts';
+import type { SniffedProtocol } from './sniff.ts';
+import { encodeGrpcMessage, GrpcError, Status } from './status.ts';
+
+/** How long `close()` lets calls finish before it cancels them, unless told otherwise. */
+export const shutdownGraceMsDefault = 5_000;
+
+type ServerState = 'idle' | 'listening' | 'draining' | 'closed';
+
+/**
+ * A gRPC server. Register services, listen, and close gracefully.
+ *
+ * @example
+ * const server = new GrpcServer({ onHttpRequest: (request, response) => response.end('ok') });
+ * server.addService(KVService, { Range: async (request, context) => ({ kvs: [], count: 0 }) });
+ * const address = await server.listen({ host: '127.0.0.1', port: 2379 });
+ * await server.close();
+ */
+export class GrpcServer implements CallOwner {
+  readonly limits: CallLimits;
+  readonly #options: ResolvedGrpcServerOptions;
+  /** `:path` → handler. */
+  readonly #methods = new Map<string, MethodHandler>();
+  readonly #services = new Set<string>();
+  readonly #http2Server: http2.Http2Server;
+  readonly #http1Server: http.Server;
+  #listener: net.Server | undefined;
+  #state: ServerState = 'idle';
+  /** Every accepted socket, until it closes; force-closed at the end of shutdown. */
+  readonly #sockets = new Set<Socket>();
+  /** Sockets whose protocol is not known yet. */
+  readonly #sniffing = new Set<Socket>();
+  readonly #sessions = new Set<ServerHttp2Session>();
+  /** HTTP/1 sockets → requests in flight on each, so idle ones can be closed on shutdown. */
+  readonly #http1Sockets = new Map<Socket, number>();
+  readonly #calls = new Set<ServerCall>();
+  #idleWaiters: (() => void)[] = [];
+  #closedWaiters: (() => void)[] = [];
+
+  constructor(options: GrpcServerOptions = {}) {
+    this.#options = validateGrpcServerOptions(options);
+    this.limits = {
+      receiveMessageBytesMax: this.#options.receiveMessageBytesMax,
+      sendMessageBytesMax: this.#options.sendMessageBytesMax,
+      requestQueueMessagesMax: this.#options.requestQueueMessagesMax,
+      responseBufferBytesMax: this.#options.responseBufferBytesMax,
+    };
+    this.#http2Server = this.#createHttp2Server();
+    this.#http1Server = http.createServer((request, response) => this.#onHttp1Request(request, response));
+    this.#http1Server.on('clientError', (_error, socket) => socket.destroy());
+  }
+
+  /**
+   * Registers a service: either a generated definition and a typed implementation, or a service name
+   * and method handlers built with `unary()`, `serverStream()`, ... Methods are keyed by name.
+   */
+  addService<Definition extends ServiceDefinition>(definition: Definition, implementation: ServiceImplementation<Definition>): this;
+  addService(name: string, handlers: Readonly<Record<string, MethodHandler>>): this;
+  addService(service: string | ServiceDefinition, handlers: object): this {
+    const name = typeof service === 'string' ? service : service.name;
+    const methods = typeof service === 'string'
+      ? handlers as Readonly<Record<string, MethodHandler>>
+      : implementService(service, handlers as ServiceImplementation<ServiceDefinition>);
+    if (!/^[A-Za-z_][\w.]*$/.test(name)) throw new TypeError(`not a gRPC service name: ${name}`);
+    if (this.#services.has(name)) throw new TypeError(`service ${name} is already registered`);
+    this.#services.add(name);
+    for (const [method, handler] of Object.entries(methods)) this.#methods.set(`/${name}/${method}`, handler);
+    return this;
+  }
+
+  /** Starts listening; resolves with the bound address (port 0 picks a free port). */
+  async listen(options: { host?: string; port?: number } = {}): Promise<AddressInfo> {
+    if (this.#state !== 'idle') throw new Error(`cannot listen: the server is ${this.#state}`);
+    this.#state = 'listening';
+    const listener = net.createServer({ noDelay: true }, (socket) => this.acceptConnection(socket));
+    this.#listener = listener;
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        listener.off('error', reject);
+        resolve();
+      });
+    });
+    return this.address!;
+  }
+
+  get address(): AddressInfo | undefined {
+    const address = this.#listener?.address();
+    return address !== null && typeof address === 'object' ? address : undefined;
+  }
+
+  /** Calls whose streams are still open. */
+  get activeCalls(): number {
+    return this.#calls.size;
+  }
+
+  /** Open connections of either protocol. */
+  get activeConnections(): number {
+    return this.#sockets.size;
+  }
+
+  /**
+   * Serves a connection accepted elsewhere (another listener, a test). The first bytes decide between
+   * HTTP/2 and HTTP/1.1.
+   */
+  acceptConnection(socket: Socket): void {
+    if (this.#state === 'draining' || this.#state === 'closed') {
+      socket.destroy();
+      return;
+    }
+    this.#sockets.add(socket);
+    this.#sniffing.add(socket);
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      this.#sniffing.delete(socket);
+      this.#http1Sockets.delete(socket);
+      this.#checkIdle();
+    });
+    sniffProtocol(socket, this.#options.protocolSniffTimeoutMs, (protocol) => {
+      this.#sniffing.delete(socket);
+      try {
+        this.#route(socket, protocol);
+      } catch (error) {
+        this.#report(error, 'connection');
+        socket.destroy();
+      }
+    });
+  }
+
+  #route(socket: Socket, protocol: SniffedProtocol): void {
+    if (protocol === 'http2') {
+      this.#http2Server.emit('connection', socket);
+      // No resume here: the session reads the bytes put back on the socket on its next tick, and
+      // flowing mode now would hand them to nobody.
+      return;
+    }
+    this.#http1Sockets.set(socket, 0);
+    this.#http1Server.emit('connection', socket);
+    socket.resume();
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, send GOAWAY so clients open no new streams, let calls in flight
+   * finish for up to `graceMs`, then cancel the rest (UNAVAILABLE) and close every connection.
+   */
+  async close(options: { graceMs?: number } = {}): Promise<void> {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'draining') return this.#waitForClosed();
+    const graceMs = options.graceMs ?? shutdownGraceMsDefault;
+    this.#state = 'draining';
+    const listenerClosed = new Promise<void>((resolve) => (this.#listener === undefined ? resolve() : this.#listener.close(() => resolve())));
+    for (const session of this.#sessions) if (!session.closed && !session.destroyed) session.close();
+    for (const [socket, inFlight] of this.#http1Sockets) if (inFlight === 0) socket.destroy();
+    for (const socket of this.#sniffing) socket.destroy();
+    await this.#waitIdle(graceMs);
+    const shutdown = new GrpcError(Status.UNAVAILABLE, 'grpc: the server is shutting down');
+    for (const call of this.#calls) call.cancel(shutdown);
+    for (const session of this.#sessions) session.destroy();
+    for (const socket of this.#sockets) socket.destroy();
+    await listenerClosed;
+    this.#state = 'closed';
+    for (const waiter of this.#closedWaiters.splice(0)) waiter();
+  }
+
+  #waitForClosed(): Promise<void> {
+    return new Promise((resolve) => this.#closedWaiters.push(resolve));
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // CallOwner
+  // -------------------------------------------------------------------------------------------------
+
+  callClosed(call: ServerCall): void {
+    this.#calls.delete(call);
+    this.#checkIdle();
+  }
+
+  reportError(error: unknown, call: ServerCall): void {
+    this.#report(error, `call ${call.path}`);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // HTTP/2
+  // -------------------------------------------------------------------------------------------------
+
+  #createHttp2Server(): http2.Http2Server {
+    const options = this.#options;
+    const server = http2.createServer({
+      maxSessionMemory: options.sessionMemoryMegabytesMax,
+      settings: {
+        enablePush: false,
+        maxConcurrentStreams: options.concurrentStreamsMax,
+        initialWindowSize: options.streamWindowBytes,
+        maxHeaderListSize: options.headerListBytesMax,
+      },
+    });
+    server.on('session', (session: ServerHttp2Session) => this.#onSession(session));
+    server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+      // An exception escaping a 'stream' listener would be uncaught and take the process down.
+      try {
+        this.#onStream(stream, headers, rawHeaders);
+      } catch (error) {
+        this.#report(error, `stream ${headers[':path']}`);
+        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      }
+    });
+    server.on('sessionError', (error: Error) => this.#report(error, 'http2 session'));
+    return server;
+  }
+
+  #onSession(session: ServerHttp2Session): void {
+    this.#sessions.add(session);
+    if (this.#state === 'draining') session.close();
+    session.on('error', (error: Error) => this.#report(error, 'http2 session'));
+    const pinger = this.#startKeepalive(session);
+    session.once('close', () => {
+      if (pinger !== undefined) clearInterval(pinger);
+      this.#sessions.delete(session);
+      this.#checkIdle();
+    });
+    session.once('connect', () => {
+      if (!session.destroyed) session.setLocalWindowSize(this.#options.connectionWindowBytes);
+    });
+  }
+
+  /** Pings an idle-looking connection now and then; one that does not answer in time is closed. */
+  #startKeepalive(session: ServerHttp2Session): NodeJS.Timeout | undefined {
+    const { keepaliveIntervalMs, keepaliveTimeoutMs } = this.#options;
+    if (keepaliveIntervalMs === 0) return undefined;
+    const pinger = setInterval(() => {
+      if (session.destroyed || session.closed) return;
+      const deadline = setTimeout(() => session.destroy(new Error('keepalive ping not answered')), keepaliveTimeoutMs);
+      deadline.unref();
+      const sent = session.ping(() => clearTimeout(deadline));
+      if (!sent) clearTimeout(deadline);
+    }, keepaliveIntervalMs);
+    pinger.unref();
+    return pinger;
+  }
+
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): void {
+    const contentType = headers['content-type'];
+    if (!isGrpcContentType(contentType)) {
+      this.#onHttp2Request(stream, headers, rawHeaders);
+      return;
+    }
+    const refusal = this.#checkRequest(headers);
+    if (refusal !== undefined) {
+      respondTrailersOnly(stream, refusal);
+      return;
+    }
+    const handler = this.#methods.get(headers[':path']!)!;
+    let timeoutMs: number | undefined;
+    try {
+      timeoutMs = parseGrpcTimeout(singleHeader(headers['grpc-timeout']));
+    } catch (error) {
+      respondTrailersOnly(stream, error as GrpcError);
+      return;
+    }
+    const encoding = parseMessageEncoding(singleHeader(headers['grpc-encoding']))!;
+    this.#calls.add(new ServerCall(this, stream, { headers, handler, encoding, timeoutMs }));
+  }
+
+  /** Why a gRPC request cannot be served, or undefined when it can. */
+  #checkRequest(headers: IncomingHttpHeaders): GrpcError | undefined {
+    if (this.#state !== 'listening' && this.#state !== 'idle') return new GrpcError(Status.UNAVAILABLE, 'grpc: the server is shutting down');
+    if (headers[':method'] !== 'POST') return new GrpcError(Status.UNIMPLEMENTED, `grpc: method ${headers[':method']} is not POST`);
+    const path = headers[':path'] ?? '';
+    if (!this.#methods.has(path)) return unknownMethodError(path, this.#services);
+    const encoding = singleHeader(headers['grpc-encoding']);
+    if (parseMessageEncoding(encoding) === undefined) {
+      return new GrpcError(Status.UNIMPLEMENTED, `grpc: Decompressor is not installed for grpc-encoding "${encoding}"`, { trailers: { 'grpc-accept-encoding': acceptedEncodings } });
+    }
+    return undefined;
+  }
+
+  #onHttp2Request(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): void {
+    stream.on('error', () => {});
+    const handler = this.#options.onHttpRequest;
+    if (handler === undefined || headers[':method'] === 'CONNECT') {
+      stream.respond({ ':status': handler === undefined ? 404 : 405 }, { endStream: true });
+      return;
+    }
+    const request = new http2.Http2ServerRequest(stream, headers, {}, rawHeaders);
+    const response = new http2.Http2ServerResponse(stream);
+    if (headers.expect === '100-continue') response.writeContinue();
+    this.#runHttpHandler(() => handler(request, response), response);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // HTTP/1.1
+  // -------------------------------------------------------------------------------------------------
+
+  #onHttp1Request(request: http.IncomingMessage, response: http.ServerResponse): void {
+    const socket = request.socket;
+    this.#http1Sockets.set(socket, (this.#http1Sockets.get(socket) ?? 0) + 1);
+    response.once('close', () => {
+      const inFlight = (this.#http1Sockets.get(socket) ?? 1) - 1;
+      this.#http1Sockets.set(socket, inFlight);
+      // While draining, a connection is closed as soon as its last request is answered.
+      if (inFlight === 0 && this.#state === 'draining') socket.destroySoon();
+    });
+    if (this.#state === 'draining') response.shouldKeepAlive = false;
+    const handler = this.#options.onHttpRequest;
+    if (handler === undefined) {
+      response.writeHead(404).end();
+      return;
+    }
+    this.#runHttpHandler(() => handler(request, response), response);
+  }
+
+  #runHttpHandler(run: () => void, response: http.ServerResponse | http2.Http2ServerResponse): void {
+    try {
+      run();
+    } catch (error) {
+      this.#report(error, 'http handler');
+      if (!response.headersSent) response.writeHead(500);
+      response.end();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Shutdown bookkeeping
+  // -------------------------------------------------------------------------------------------------
+
+  /** Resolves when no call, session or connection is left, or after `graceMs`. */
+  #waitIdle(graceMs: number): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(finish, graceMs);
+      function finish(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#idleWaiters.push(finish);
+    });
+  }
+
+  #isIdle(): boolean {
+    return this.#calls.size === 0 && this.#sessions.size === 0 && this.#sockets.size === 0;
+  }
+
+  #checkIdle(): void {
+    if (this.#idleWaiters.length === 0 || !this.#isIdle()) return;
+    for (const waiter of this.#idleWaiters.splice(0)) waiter();
+  }
+
+  #report(error: unknown, where: string): void {
+    try {
+      this.#options.onError?.(error, where);
+    } catch {
+      // A failing error hook must not take the server down with it.
+    }
+  }
+}
+
+function isGrpcContentType(value: string | undefined): boolean {
+  if (value === undefined || !value.startsWith('application/grpc')) return false;
+  const next = value.charCodeAt(16);
+  // Exactly application/grpc, or a subtype (+proto) or parameters; not application/grpc-web.
+  return value.length === 16 || next === 0x2b || next === 0x3b;
+}
+
+function singleHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** grpc-go's wording, which etcd clients surface verbatim. */
+function unknownMethodError(path: string, services: ReadonlySet<string>): GrpcError {
+  const separator = path.lastIndexOf('/');
+  if (!path.startsWith('/') || separator <= 0) return new GrpcError(Status.UNIMPLEMENTED, `malformed method name: "${path}"`);
+  const service = path.slice(1, separator);
+  const method = path.slice(separator + 1);
+  if (!services.has(service)) return new GrpcError(Status.UNIMPLEMENTED, `unknown service ${service}`);
+  return new GrpcError(Status.UNIMPLEMENTED, `unknown method ${method} for service ${service}`);
+}
+
+function respondTrailersOnly(stream: ServerHttp2Stream, error: GrpcError): void {
+  stream.on('error', () => {});
+  if (stream.destroyed || stream.closed) return;
+  stream.respond({
+    ':status': 200,
+    'content-type': 'application/grpc',
+    ...error.trailers,
+    'grpc-status': String(error.status),
+    'grpc-message': encodeGrpcMessage(error.message),
+  }, { endStream: true });
+  // Whatever the client still sends is read and dropped so that flow control does not stall, and a
+  // client that has not half-closed is reset (NO_ERROR) once the status is out, as grpc-go does.
+  stream.resume();
+  setImmediate(() => {
+    if (!stream.readableEnded && !stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  });
+}

@@ -135,3 +135,13 @@ export async function waitFor(condition: () => boolean, what: string, limitMs = 
 
 export const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 export const fromText = (value: Uint8Array): string => new TextDecoder().decode(value);
+
+/** A hung call fails its test instead of stalling the run. */
+export const limits = { timeout: 20_000 };
+export const identity = (bytes: Uint8Array): Uint8Array => bytes;
+/** An encoder for raw bytes that honours the reserved frame-header room. */
+export const rawEncoder = (message: Uint8Array, reservedBytes: number): Uint8Array => {
+  const output = Buffer.alloc(reservedBytes + message.length);
+  output.set(message, reservedBytes);
+  return output;
+};

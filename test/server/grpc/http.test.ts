@@ -8,17 +8,9 @@ import { Buffer } from 'node:buffer';
 import { classifyPrefix, GrpcServer, HealthChecker, http2Preface, Status, unary } from '../../../src/server/grpc/index.ts';
 import { sniffProtocol } from '../../../src/server/grpc/sniff.ts';
 import { decodeHealthCheckResponse, encodeHealthCheckRequest, HealthCheckResponseServingStatus, HealthService } from '../../../src/server/proto/index.ts';
-import { connect, deframe, fromText, openCall, startServer, text, unaryCall, waitFor } from './_client.ts';
+import { connect, deframe, fromText, identity, limits, openCall, rawEncoder, startServer, text, unaryCall, waitFor } from './_client.ts';
 
 
-/** A hung call fails its test instead of stalling the run. */
-const limits = { timeout: 20_000 };
-const identity = (bytes: Uint8Array): Uint8Array => bytes;
-const rawEncoder = (message: Uint8Array, reservedBytes: number): Uint8Array => {
-  const output = Buffer.alloc(reservedBytes + message.length);
-  output.set(message, reservedBytes);
-  return output;
-};
 
 function httpGet(port: number, path: string, agent?: http.Agent): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {

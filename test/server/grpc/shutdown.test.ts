@@ -3,18 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import { bidirectionalStream, GrpcError, GrpcServer, Status, unary } from '../../../src/server/grpc/index.ts';
 import type { ServerStreamCall } from '../../../src/server/grpc/index.ts';
-import { connect, fromText, openCall, text, unaryCall, waitFor } from './_client.ts';
+import { connect, fromText, identity, limits, openCall, rawEncoder, text, unaryCall, waitFor } from './_client.ts';
 
-const limits = { timeout: 20_000 };
-const identity = (bytes: Uint8Array): Uint8Array => bytes;
-const rawEncoder = (message: Uint8Array, reservedBytes: number): Uint8Array => {
-  const output = Buffer.alloc(reservedBytes + message.length);
-  output.set(message, reservedBytes);
-  return output;
-};
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {

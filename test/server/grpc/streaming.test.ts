@@ -7,17 +7,9 @@ import { Buffer } from 'node:buffer';
 import { bidirectionalStream, clientStream, GrpcError, serverStream, Status } from '../../../src/server/grpc/index.ts';
 import type { RequestStream, ServerStreamCall } from '../../../src/server/grpc/index.ts';
 import { decodeWatchResponse, encodeWatchRequest, WatchService } from '../../../src/server/proto/index.ts';
-import { connect, deframe, fromText, openCall, startServer, text, waitFor } from './_client.ts';
+import { connect, deframe, fromText, identity, limits, openCall, rawEncoder, startServer, text, waitFor } from './_client.ts';
 
 
-/** A hung call fails its test instead of stalling the run. */
-const limits = { timeout: 20_000 };
-const identity = (bytes: Uint8Array): Uint8Array => bytes;
-const rawEncoder = (message: Uint8Array, reservedBytes: number): Uint8Array => {
-  const output = Buffer.alloc(reservedBytes + message.length);
-  output.set(message, reservedBytes);
-  return output;
-};
 
 test('server stream: every message arrives in order, then an OK trailer', limits, async () => {
   const harness = await startServer((server) => {

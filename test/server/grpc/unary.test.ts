@@ -3,23 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import { Buffer } from 'node:buffer';
 import zlib from 'node:zlib';
 import { decodeGrpcMessage, GrpcError, Status, unary } from '../../../src/server/grpc/index.ts';
 import type { CallContext } from '../../../src/server/grpc/index.ts';
 import { decodeRangeResponse, encodeRangeRequest, KVService } from '../../../src/server/proto/index.ts';
-import { connect, frame, fromText, gzipFrame, openCall, startServer, text, unaryCall, waitFor } from './_client.ts';
+import { connect, frame, fromText, gzipFrame, identity, limits, openCall, rawEncoder, startServer, text, unaryCall, waitFor } from './_client.ts';
 
-
-/** A hung call fails its test instead of stalling the run. */
-const limits = { timeout: 20_000 };
-const identity = (bytes: Uint8Array): Uint8Array => bytes;
-/** An encoder for raw bytes that honours the reserved frame-header room. */
-const rawEncoder = (message: Uint8Array, reservedBytes: number): Uint8Array => {
-  const output = Buffer.alloc(reservedBytes + message.length);
-  output.set(message, reservedBytes);
-  return output;
-};
 
 test('unary: a generated service answers with headers, one message and an OK trailer', limits, async () => {
   const harness = await startServer((server) => {

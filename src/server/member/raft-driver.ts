@@ -1,0 +1,344 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type ConfChange, type ConfState, EntryType, MemoryStorage, type Message, type NodeId, RaftNode, type Ready,
+  type ReadState, type Snapshot, decodeConfChange,
+} from '../../raft/index.ts';
+import {
+  Wal, type StorageLogger, loadNewestSnapshotFile, purgeSnapshotFiles, saveSnapshotFile,
+} from '../../storage/index.ts';
+
+/**
+ * The member's driver loop: runs the Raft core's Ready/Advance cycle against the WAL, snapshot files, a
+ * peer transport and a state machine. One event loop, no worker threads: the fsync is the only wait, and
+ * proposals arriving meanwhile are batched into the next Ready.
+ */
+
+/** The state machine the driver applies committed entries to (the MVCC store, in a member). */
+export interface StateMachine {
+  /** Applies one committed command; the result goes to whoever proposed it on this member. */
+  apply(index: number, command: Uint8Array): unknown;
+  /** Applies a committed membership change (after the core has). */
+  applyConfChange(index: number, change: ConfChange, confState: ConfState): void;
+  snapshot(): Uint8Array;
+  restore(data: Uint8Array): void;
+}
+
+/** What the driver needs from the peer transport. */
+export interface DriverTransport {
+  send(messages: readonly Message[]): void;
+}
+
+export interface RaftDriverOptions {
+  readonly memberId: NodeId;
+  readonly dataDirectory: string;
+  /** Founding voters, used only when the data directory is new; null when joining an existing cluster. */
+  readonly initialVoters: readonly NodeId[] | null;
+  readonly stateMachine: StateMachine;
+  readonly transport: DriverTransport;
+  readonly logger: StorageLogger;
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  /** Applied entries between two snapshots (etcd's --snapshot-count). */
+  readonly snapshotEntries: number;
+  /** Entries kept behind a snapshot for slow followers (etcd keeps 5,000). */
+  readonly compactionTailEntries: number;
+  /** Monotonic milliseconds. */
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+/** Bound on proposals and reads waiting on one member (etcd answers "too many requests" past it). */
+export const waitingRequestsMax = 100_000;
+const requestIdBytes = 8;
+
+export class DriverError extends Error {
+  constructor(readonly code: 'DRIVER_DROPPED' | 'DRIVER_TOO_MANY_REQUESTS' | 'DRIVER_STOPPED' | 'DRIVER_ABORTED', message: string) {
+    super(message);
+    this.name = 'DriverError';
+  }
+}
+
+interface Waiter {
+  resolve(result: unknown): void;
+  reject(error: Error): void;
+}
+
+export class RaftDriver {
+  readonly node: RaftNode;
+  readonly storage: MemoryStorage;
+  readonly #wal: Wal;
+  readonly #options: RaftDriverOptions;
+  readonly #snapshotDirectory: string;
+  /** Proposals made here, by request ID, resolved when their entry is applied. */
+  readonly #proposals = new Map<string, Waiter>();
+  /** ReadIndex requests made here, by context, resolved once the read index is applied. */
+  readonly #reads = new Map<string, Waiter>();
+  /** Read states whose index is not yet applied. */
+  #readsAwaitingApply: { index: number; key: string }[] = [];
+  #requestSequence = 0;
+  #ticker: NodeJS.Timeout | null = null;
+  #lastTickAtMs: number;
+  #processing = false;
+  #stopped = false;
+  #appliedIndex: number;
+  #snapshotIndex: number;
+
+  private constructor(options: RaftDriverOptions, wal: Wal, storage: MemoryStorage, applied: number) {
+    this.#options = options;
+    this.#wal = wal;
+    this.storage = storage;
+    this.#snapshotDirectory = join(options.dataDirectory, 'snap');
+    this.#appliedIndex = applied;
+    this.#snapshotIndex = applied;
+    this.#lastTickAtMs = options.now();
+    this.node = new RaftNode({
+      id: options.memberId, storage, applied, electionTicks: options.electionTicks, heartbeatTicks: 1,
+      random: { nextInt: (bound) => Math.floor(options.random() * bound) },
+    });
+  }
+
+  /** Opens (or creates) the member's data directory and recovers its state. */
+  static async open(options: RaftDriverOptions): Promise<RaftDriver> {
+    const walDirectory = join(options.dataDirectory, 'wal');
+    const snapshotDirectory = join(options.dataDirectory, 'snap');
+    await mkdir(snapshotDirectory, { recursive: true });
+    if (!(await Wal.exists(walDirectory))) return RaftDriver.#create(options, walDirectory, snapshotDirectory);
+    const loaded = await loadNewestSnapshotFile(snapshotDirectory, { logger: options.logger });
+    const snapshotIndexMax = loaded?.snapshot.metadata.index;
+    const { wal, replay } = await Wal.open(walDirectory, { logger: options.logger, ...(snapshotIndexMax === undefined ? {} : { snapshotIndexMax }) });
+    const storage = new MemoryStorage();
+    let applied = 0;
+    if (loaded !== null) {
+      storage.applySnapshot(loaded.snapshot);
+      options.stateMachine.restore(loaded.snapshot.data);
+      applied = loaded.snapshot.metadata.index;
+    }
+    storage.append(replay.entries.filter((entry) => entry.index > applied));
+    storage.setHardState(replay.hardState);
+    return new RaftDriver(options, wal, storage, applied);
+  }
+
+  static async #create(options: RaftDriverOptions, walDirectory: string, snapshotDirectory: string): Promise<RaftDriver> {
+    const wal = await Wal.create(walDirectory, { logger: options.logger, metadata: new TextEncoder().encode(String(options.memberId)) });
+    if (options.initialVoters === null) return new RaftDriver(options, wal, new MemoryStorage(), 0);
+    // A founding member starts from the bootstrap snapshot (index 1) that holds the membership.
+    const storage = new MemoryStorage({ voters: options.initialVoters });
+    const bootstrap = storage.snapshot();
+    await saveSnapshotFile(snapshotDirectory, bootstrap, { logger: options.logger });
+    await wal.saveSnapshotMarker({ index: bootstrap.metadata.index, term: bootstrap.metadata.term });
+    await wal.save(storage.hardState(), []);
+    return new RaftDriver(options, wal, storage, bootstrap.metadata.index);
+  }
+
+  /** Starts ticking. Ticks missed while the event loop was busy are delivered on the next timer. */
+  start(): void {
+    this.#lastTickAtMs = this.#options.now();
+    this.#ticker = setInterval(() => this.#tick(), this.#options.tickMs);
+    this.#schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#ticker !== null) clearInterval(this.#ticker);
+    const stopped = new DriverError('DRIVER_STOPPED', 'etcdserver: server stopped');
+    for (const waiter of [...this.#proposals.values(), ...this.#reads.values()]) waiter.reject(stopped);
+    this.#proposals.clear();
+    this.#reads.clear();
+    await this.#wal.close();
+  }
+
+  #tick(): void {
+    const now = this.#options.now();
+    // Deliver every tick that elapsed (a pause or a busy loop must not stretch the leader's lease).
+    let ticks = Math.floor((now - this.#lastTickAtMs) / this.#options.tickMs);
+    if (ticks <= 0) return;
+    this.#lastTickAtMs += ticks * this.#options.tickMs;
+    ticks = Math.min(ticks, this.#options.electionTicks * 2);
+    for (let i = 0; i < ticks; i++) this.node.tick();
+    this.#schedule();
+  }
+
+  /** A message from a peer. */
+  receive(message: Message): void {
+    if (this.#stopped) return;
+    this.node.step(message);
+    this.#schedule();
+  }
+
+  /** Proposes a command; resolves with the state machine's result once it is applied here. */
+  propose(command: Uint8Array, signal: AbortSignal): Promise<unknown> {
+    const { id, key } = this.#nextRequestId();
+    const data = new Uint8Array(requestIdBytes + command.length);
+    data.set(id, 0);
+    data.set(command, requestIdBytes);
+    return this.#wait(this.#proposals, key, signal, () => this.node.propose(data));
+  }
+
+  proposeConfChange(change: ConfChange): boolean {
+    const accepted = this.node.proposeConfChange(change);
+    this.#schedule();
+    return accepted;
+  }
+
+  /** Resolves once a linearizable read may be served from the local state machine (ReadIndex). */
+  readBarrier(signal: AbortSignal): Promise<void> {
+    const { id, key } = this.#nextRequestId();
+    return this.#wait(this.#reads, key, signal, () => this.node.readIndex(id)).then(() => undefined);
+  }
+
+  #wait(waiters: Map<string, Waiter>, key: string, signal: AbortSignal, submit: () => boolean): Promise<unknown> {
+    if (this.#stopped) return Promise.reject(new DriverError('DRIVER_STOPPED', 'etcdserver: server stopped'));
+    if (this.#proposals.size + this.#reads.size >= waitingRequestsMax) {
+      return Promise.reject(new DriverError('DRIVER_TOO_MANY_REQUESTS', 'etcdserver: too many requests'));
+    }
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        waiters.delete(key);
+        reject(new DriverError('DRIVER_ABORTED', 'etcdserver: request timed out'));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      waiters.set(key, {
+        resolve: (result) => { signal.removeEventListener('abort', onAbort); resolve(result); },
+        reject: (error) => { signal.removeEventListener('abort', onAbort); reject(error); },
+      });
+      if (!submit()) {
+        waiters.delete(key);
+        signal.removeEventListener('abort', onAbort);
+        reject(new DriverError('DRIVER_DROPPED', this.node.status().lead === 0 ? 'etcdserver: no leader' : 'etcdserver: leader changed'));
+        return;
+      }
+      this.#schedule();
+    });
+  }
+
+  #nextRequestId(): { id: Uint8Array; key: string } {
+    this.#requestSequence++;
+    const id = new Uint8Array(requestIdBytes);
+    const view = new DataView(id.buffer);
+    view.setUint32(0, this.#options.memberId >>> 0);
+    view.setUint32(4, this.#requestSequence >>> 0);
+    return { id, key: keyOf(id) };
+  }
+
+  /** Runs the Ready loop until the core has nothing more, one batch (one fsync) at a time. */
+  #schedule(): void {
+    if (this.#processing || this.#stopped || !this.node.hasReady()) return;
+    this.#processing = true;
+    void this.#processReadies().finally(() => {
+      this.#processing = false;
+      this.#schedule();
+    });
+  }
+
+  async #processReadies(): Promise<void> {
+    while (!this.#stopped && this.node.hasReady()) {
+      const ready = this.node.ready();
+      // The leader's appends leave before its own fsync (thesis §10.2.1): they do not promise anything.
+      this.#options.transport.send(ready.messages);
+      await this.#persist(ready);
+      if (this.#stopped) return;
+      this.#sendAfterPersist(ready.messagesAfterPersist);
+      this.#apply(ready);
+      this.node.advance(ready);
+      await this.#maybeSnapshot();
+    }
+  }
+
+  async #persist(ready: Ready): Promise<void> {
+    if (ready.snapshot !== null) await this.#installSnapshot(ready.snapshot);
+    if (ready.entries.length > 0 || ready.hardState !== null) await this.#wal.save(ready.hardState, ready.entries);
+    this.storage.append(ready.entries);
+    if (ready.hardState !== null) this.storage.setHardState(ready.hardState);
+  }
+
+  async #installSnapshot(snapshot: Snapshot): Promise<void> {
+    // The file first, then the WAL marker: replay trusts a marker only with its snapshot file on disk.
+    await saveSnapshotFile(this.#snapshotDirectory, snapshot, { logger: this.#options.logger });
+    await this.#wal.saveSnapshotMarker({ index: snapshot.metadata.index, term: snapshot.metadata.term });
+    this.storage.applySnapshot(snapshot);
+    this.#options.stateMachine.restore(snapshot.data);
+    this.#appliedIndex = snapshot.metadata.index;
+    this.#snapshotIndex = snapshot.metadata.index;
+  }
+
+  #sendAfterPersist(messages: readonly Message[]): void {
+    const remote: Message[] = [];
+    for (const message of messages) {
+      if (message.to === this.#options.memberId) this.node.step(message);
+      else remote.push(message);
+    }
+    this.#options.transport.send(remote);
+  }
+
+  #apply(ready: Ready): void {
+    for (const entry of ready.committedEntries) {
+      if (entry.type === EntryType.ConfChange) {
+        const change = decodeConfChange(entry.data);
+        const confState = this.node.applyConfChange(change);
+        this.#options.stateMachine.applyConfChange(entry.index, change, confState);
+      } else if (entry.data.length >= requestIdBytes) {
+        const key = keyOf(entry.data.subarray(0, requestIdBytes));
+        let result: unknown;
+        try {
+          result = this.#options.stateMachine.apply(entry.index, entry.data.subarray(requestIdBytes));
+        } catch (error) {
+          result = error;
+        }
+        const waiter = this.#proposals.get(key);
+        if (waiter !== undefined) {
+          this.#proposals.delete(key);
+          if (result instanceof Error) waiter.reject(result);
+          else waiter.resolve(result);
+        }
+      }
+      this.#appliedIndex = entry.index;
+    }
+    for (const state of ready.readStates) this.#readsAwaitingApply.push(readKey(state));
+    this.#releaseReads();
+  }
+
+  #releaseReads(): void {
+    const pending: { index: number; key: string }[] = [];
+    for (const read of this.#readsAwaitingApply) {
+      if (read.index > this.#appliedIndex) {
+        pending.push(read);
+        continue;
+      }
+      const waiter = this.#reads.get(read.key);
+      this.#reads.delete(read.key);
+      waiter?.resolve(undefined);
+    }
+    this.#readsAwaitingApply = pending;
+  }
+
+  async #maybeSnapshot(): Promise<void> {
+    if (this.#appliedIndex - this.#snapshotIndex < this.#options.snapshotEntries) return;
+    const index = this.#appliedIndex;
+    const snapshot = this.storage.createSnapshot(index, this.node.status().confState, this.#options.stateMachine.snapshot());
+    await saveSnapshotFile(this.#snapshotDirectory, snapshot, { logger: this.#options.logger });
+    await this.#wal.saveSnapshotMarker({ index, term: snapshot.metadata.term });
+    this.#snapshotIndex = index;
+    const compactTo = index - this.#options.compactionTailEntries;
+    if (compactTo > this.storage.firstIndex()) {
+      this.storage.compact(compactTo);
+      await this.#wal.releaseTo(compactTo);
+    }
+    await purgeSnapshotFiles(this.#snapshotDirectory, { logger: this.#options.logger });
+  }
+
+  get appliedIndex(): number {
+    return this.#appliedIndex;
+  }
+}
+
+function keyOf(bytes: Uint8Array): string {
+  let key = '';
+  for (let i = 0; i < bytes.length; i++) key += String.fromCharCode(bytes[i]!);
+  return key;
+}
+
+function readKey(state: ReadState): { index: number; key: string } {
+  return { index: state.index, key: keyOf(state.requestContext) };
+}

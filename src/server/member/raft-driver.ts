@@ -181,6 +181,11 @@ export class RaftDriver {
     return accepted;
   }
 
+  transferLeader(target: NodeId): void {
+    this.node.transferLeader(target);
+    this.#schedule();
+  }
+
   /** Resolves once a linearizable read may be served from the local state machine (ReadIndex). */
   readBarrier(signal: AbortSignal): Promise<void> {
     const { id, key } = this.#nextRequestId();

@@ -1,0 +1,260 @@
+import { ConfChangeTransition, ConfChangeType, type Message, Role } from '../../raft/index.ts';
+import { KvStore, type LeaseKeepAliveResponse, type LeaseTimeToLiveRequest, type LeaseTimeToLiveResponse } from '../../kv/index.ts';
+import type { StorageLogger } from '../../storage/index.ts';
+import type {
+  HeaderInfo, MemberBackend, MemberInfo, MemberStatus, ReplicatedRequest, ReplicatedResponse,
+} from './backend.ts';
+import { DriverError, type DriverTransport, RaftDriver } from './raft-driver.ts';
+import { type MemberAnnouncement, MemberRegistry, StoreMachine, encodeCommand, memberIdOf } from './store-machine.ts';
+import { encodeValue, type PlainValue } from './_value-codec.ts';
+
+export const keelVersion = '3.4.23-keel.0.1.0';
+/** How often the leader looks for expired leases and due checkpoints. */
+const leaseSweepIntervalMs = 500;
+/** Bound on lease revocations the leader proposes per sweep (etcd revokes at most 1000/s). */
+const leaseRevocationsPerSweepMax = 500;
+/** Bound on snapshot chunks (etcd's Maintenance.Snapshot sends 32 KiB chunks). */
+export const snapshotChunkBytes = 32 * 1024;
+
+export interface InitialMember {
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+}
+
+export interface MemberOptions {
+  readonly name: string;
+  readonly dataDirectory: string;
+  /** --initial-cluster, parsed. */
+  readonly initialCluster: readonly InitialMember[];
+  readonly initialClusterToken: string;
+  /** 'new' bootstraps the founding members; 'existing' joins a running cluster (added by MemberAdd). */
+  readonly initialClusterState: 'new' | 'existing';
+  readonly advertiseClientUrls: readonly string[];
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMs: number;
+  readonly snapshotCount: number;
+  readonly quotaBackendBytes: number;
+  readonly logger: StorageLogger;
+  /** Builds the peer transport once the member knows its ID; the member feeds it incoming messages. */
+  readonly transport: (memberId: number, receive: (message: Message) => void) => DriverTransport & { setPeers(peers: ReadonlyMap<number, readonly string[]>): void };
+}
+
+export class MemberError extends Error {
+  constructor(readonly code: string, readonly grpcCode: number, message: string) {
+    super(message);
+    this.name = 'MemberError';
+  }
+}
+
+/**
+ * One keel member: the Raft driver, the MVCC store as its state machine, the replicated membership, and the
+ * leader-local lease work. Implements the contract the etcd API layer uses.
+ */
+export class Member implements MemberBackend {
+  readonly store: KvStore;
+  readonly id: number;
+  readonly clusterId: bigint;
+  readonly #members: MemberRegistry;
+  readonly #options: MemberOptions;
+  #driver!: RaftDriver;
+  #transport!: DriverTransport & { setPeers(peers: ReadonlyMap<number, readonly string[]>): void };
+  #leaseTimer: NodeJS.Timeout | null = null;
+  #wasLeader = false;
+
+  private constructor(options: MemberOptions) {
+    this.#options = options;
+    this.store = new KvStore({ clock: { now: () => performance.now() }, quotaBytes: options.quotaBackendBytes });
+    this.#members = new MemberRegistry();
+    const self = options.initialCluster.find((member) => member.name === options.name);
+    if (self === undefined) throw new MemberError('MEMBER_BAD_CONFIG', 3, `--initial-cluster has no member named ${options.name}`);
+    this.id = memberIdOf(options.name, self.peerUrls, options.initialClusterToken);
+    this.clusterId = clusterIdOf(options.initialCluster, options.initialClusterToken);
+    for (const member of options.initialCluster) {
+      const id = memberIdOf(member.name, member.peerUrls, options.initialClusterToken);
+      this.#members.seed(id, { name: member.name, peerUrls: member.peerUrls, clientUrls: member.name === options.name ? options.advertiseClientUrls : [] });
+    }
+  }
+
+  static async start(options: MemberOptions): Promise<Member> {
+    const member = new Member(options);
+    await member.#open();
+    return member;
+  }
+
+  async #open(): Promise<void> {
+    const options = this.#options;
+    this.#transport = options.transport(this.id, (message) => this.#driver.receive(message));
+    const machine = new StoreMachine(this.store, this.#members);
+    const founding = options.initialClusterState === 'new'
+      ? options.initialCluster.map((member) => memberIdOf(member.name, member.peerUrls, options.initialClusterToken))
+      : null;
+    this.#driver = await RaftDriver.open({
+      memberId: this.id, dataDirectory: options.dataDirectory, initialVoters: founding, stateMachine: machine,
+      transport: this.#transport, logger: options.logger, tickMs: options.heartbeatIntervalMs,
+      electionTicks: Math.max(2, Math.round(options.electionTimeoutMs / options.heartbeatIntervalMs)),
+      snapshotEntries: options.snapshotCount, compactionTailEntries: 5000,
+      now: () => performance.now(), random: Math.random,
+    });
+    this.#refreshPeers();
+    this.#driver.start();
+    this.#leaseTimer = setInterval(() => this.#leaseSweep(), leaseSweepIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#leaseTimer !== null) clearInterval(this.#leaseTimer);
+    await this.#driver.stop();
+  }
+
+  /** The peers' URLs come from the replicated membership. */
+  #refreshPeers(): void {
+    const peers = new Map<number, readonly string[]>();
+    for (const member of this.#members.list()) {
+      const id = Number(member.id);
+      if (id !== this.id) peers.set(id, member.peerUrls);
+    }
+    this.#transport.setPeers(peers);
+  }
+
+  header(): HeaderInfo {
+    return { clusterId: this.clusterId, memberId: BigInt(this.id), revision: this.store.revision, raftTerm: this.#driver.node.status().term };
+  }
+
+  async propose<K extends ReplicatedRequest['kind']>(request: ReplicatedRequest & { kind: K }, signal: AbortSignal): Promise<ReplicatedResponse<K>> {
+    try {
+      return (await this.#driver.propose(encodeCommand(request), signal)) as ReplicatedResponse<K>;
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+
+  async readBarrier(signal: AbortSignal): Promise<void> {
+    try {
+      await this.#driver.readBarrier(signal);
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+
+  async leaseKeepAlive(id: number, _signal: AbortSignal): Promise<LeaseKeepAliveResponse> {
+    if (this.#driver.node.status().role !== Role.Leader) throw new MemberError('MEMBER_NOT_LEADER', 9, 'etcdserver: not leader');
+    const response = this.store.leaseKeepAlive({ id });
+    return response;
+  }
+
+  async leaseTimeToLive(request: LeaseTimeToLiveRequest, signal: AbortSignal): Promise<LeaseTimeToLiveResponse> {
+    await this.readBarrier(signal);
+    return this.store.leaseTimeToLive(request);
+  }
+
+  members(): readonly MemberInfo[] {
+    return this.#members.list();
+  }
+
+  async addMember(peerUrls: readonly string[], isLearner: boolean, signal: AbortSignal): Promise<MemberInfo> {
+    const name = '';
+    const id = memberIdOf(`${name}${performance.now()}`, peerUrls, this.#options.initialClusterToken);
+    const announcement: MemberAnnouncement = { name, peerUrls, clientUrls: [] };
+    await this.#changeMembership(isLearner ? ConfChangeType.AddLearner : ConfChangeType.AddNode, id, announcement, signal);
+    return { id: BigInt(id), name, peerUrls, clientUrls: [], isLearner };
+  }
+
+  async removeMember(id: bigint, signal: AbortSignal): Promise<void> {
+    if (!this.#members.list().some((member) => member.id === id)) throw new MemberError('MEMBER_NOT_FOUND', 5, 'etcdserver: member not found');
+    await this.#changeMembership(ConfChangeType.RemoveNode, Number(id), null, signal);
+  }
+
+  async updateMember(id: bigint, peerUrls: readonly string[], signal: AbortSignal): Promise<void> {
+    const existing = this.#members.get(Number(id));
+    if (existing === undefined) throw new MemberError('MEMBER_NOT_FOUND', 5, 'etcdserver: member not found');
+    const isLearner = this.#members.list().find((member) => member.id === id)?.isLearner ?? false;
+    await this.#changeMembership(isLearner ? ConfChangeType.AddLearner : ConfChangeType.AddNode, Number(id), { ...existing, peerUrls }, signal);
+  }
+
+  async promoteMember(id: bigint, signal: AbortSignal): Promise<void> {
+    const member = this.#members.list().find((candidate) => candidate.id === id);
+    if (member === undefined) throw new MemberError('MEMBER_NOT_FOUND', 5, 'etcdserver: member not found');
+    if (!member.isLearner) throw new MemberError('MEMBER_NOT_LEARNER', 9, 'etcdserver: can only promote a learner member');
+    await this.#changeMembership(ConfChangeType.AddNode, Number(id), null, signal);
+  }
+
+  async #changeMembership(type: ConfChangeType, id: number, announcement: MemberAnnouncement | null, signal: AbortSignal): Promise<void> {
+    const context = announcement === null ? new Uint8Array(0) : encodeValue(announcement as unknown as PlainValue);
+    const accepted = this.#driver.proposeConfChange({ transition: ConfChangeTransition.Auto, changes: [{ type, nodeId: id }], context });
+    if (!accepted) throw new MemberError('MEMBER_CHANGE_REFUSED', 9, 'etcdserver: unhealthy cluster');
+    const applied = () => {
+      const present = this.#members.list().find((member) => Number(member.id) === id);
+      if (type === ConfChangeType.RemoveNode) return present === undefined;
+      return present !== undefined && present.isLearner === (type === ConfChangeType.AddLearner);
+    };
+    while (!applied()) {
+      if (signal.aborted) throw new MemberError('MEMBER_TIMEOUT', 14, 'etcdserver: request timed out');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    this.#refreshPeers();
+  }
+
+  status(): MemberStatus {
+    const raft = this.#driver.node.status();
+    return {
+      version: keelVersion, dbSizeBytes: this.store.sizeBytesEstimate, dbSizeInUseBytes: this.store.sizeBytesEstimate,
+      leader: BigInt(raft.lead), raftIndex: raft.commit, raftTerm: raft.term, raftAppliedIndex: this.#driver.appliedIndex,
+      isLearner: raft.confState.learners.includes(this.id), errors: [],
+    };
+  }
+
+  async moveLeader(target: bigint, signal: AbortSignal): Promise<void> {
+    if (this.#driver.node.status().role !== Role.Leader) throw new MemberError('MEMBER_NOT_LEADER', 9, 'etcdserver: not leader');
+    this.#driver.transferLeader(Number(target));
+    while (this.#driver.node.status().lead !== Number(target)) {
+      if (signal.aborted) throw new MemberError('MEMBER_TIMEOUT', 14, 'etcdserver: request timed out');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  async *snapshot(signal: AbortSignal): AsyncIterable<Uint8Array> {
+    await this.readBarrier(signal);
+    const bytes = this.store.snapshot();
+    for (let offset = 0; offset < bytes.length; offset += snapshotChunkBytes) {
+      if (signal.aborted) return;
+      yield bytes.subarray(offset, Math.min(bytes.length, offset + snapshotChunkBytes));
+    }
+  }
+
+  raftStatus() {
+    return this.#driver.node.status();
+  }
+
+  /** Leader-local: revoke expired leases and checkpoint remaining TTLs, as proposals. */
+  #leaseSweep(): void {
+    const isLeader = this.#driver.node.status().role === Role.Leader;
+    if (isLeader !== this.#wasLeader) {
+      if (isLeader) this.store.promote();
+      else this.store.demote();
+      this.#wasLeader = isLeader;
+    }
+    if (!isLeader) return;
+    const signal = AbortSignal.timeout(this.#options.electionTimeoutMs * 5);
+    for (const id of this.store.expiredLeases(leaseRevocationsPerSweepMax)) {
+      this.propose({ kind: 'leaseRevoke', request: { id } }, signal).catch(() => undefined);
+    }
+    const checkpoints = this.store.leaseCheckpointsDue(leaseRevocationsPerSweepMax);
+    if (checkpoints.length > 0) {
+      this.#driver.propose(encodeCommand({ kind: 'leaseCheckpoint', request: { checkpoints } }), signal).catch(() => undefined);
+    }
+  }
+}
+
+function clusterIdOf(members: readonly InitialMember[], token: string): bigint {
+  const ids = members.map((member) => memberIdOf(member.name, member.peerUrls, token)).sort((a, b) => a - b);
+  return BigInt(memberIdOf(ids.join(','), [], token));
+}
+
+/** Driver errors become etcd's gRPC codes and messages. */
+function translate(error: unknown): Error {
+  if (error instanceof DriverError) {
+    // ResourceExhausted for overload; Unavailable for timeouts, no leader and a leader change (clients retry).
+    const code = error.code === 'DRIVER_TOO_MANY_REQUESTS' ? 8 : 14;
+    return new MemberError(error.code, code, error.message);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}

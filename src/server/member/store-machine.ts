@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import { type ConfChange, ConfChangeType, type ConfState } from '../../raft/index.ts';
+import type { KvStore, LeaseCheckpointRequest } from '../../kv/index.ts';
+import type { MemberInfo, ReplicatedRequest } from './backend.ts';
+import type { StateMachine } from './raft-driver.ts';
+import { type PlainValue, ValueCodecError, decodeValue, encodeValue } from './_value-codec.ts';
+
+/** Every command a member replicates: the API's writes plus the leader's own lease checkpoints. */
+export type StoreCommand = ReplicatedRequest | { readonly kind: 'leaseCheckpoint'; readonly request: LeaseCheckpointRequest };
+
+export function encodeCommand(command: StoreCommand): Uint8Array {
+  return encodeValue(command as unknown as PlainValue);
+}
+
+export function decodeCommand(bytes: Uint8Array): StoreCommand {
+  const value = decodeValue(bytes) as { kind?: unknown; request?: unknown } | null;
+  if (value === null || typeof value !== 'object' || typeof value.kind !== 'string' || typeof value.request !== 'object') {
+    throw new ValueCodecError('not a store command');
+  }
+  return value as StoreCommand;
+}
+
+/** What a member announces about itself when it joins: carried in the ConfChange context. */
+export interface MemberAnnouncement {
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+  readonly clientUrls: readonly string[];
+}
+
+/**
+ * A member ID derived from what identifies a member, as etcd does, so that every founding member computes
+ * the same IDs from --initial-cluster. Kept below 2^53 (a JavaScript safe integer) and never 0.
+ */
+export function memberIdOf(name: string, peerUrls: readonly string[], clusterToken: string): number {
+  const digest = createHash('sha256').update(`${name}\n${[...peerUrls].sort().join(',')}\n${clusterToken}`).digest();
+  const id = digest.readUIntBE(0, 6) * 32 + (digest[6]! >>> 3);
+  return id === 0 ? 1 : id;
+}
+
+/** The replicated membership: who the members are, with their URLs. */
+export class MemberRegistry {
+  readonly #members = new Map<number, { info: MemberAnnouncement; isLearner: boolean }>();
+
+  seed(id: number, info: MemberAnnouncement): void {
+    this.#members.set(id, { info, isLearner: false });
+  }
+
+  list(): MemberInfo[] {
+    return [...this.#members].sort(([a], [b]) => a - b).map(([id, member]) => ({
+      id: BigInt(id), name: member.info.name, peerUrls: member.info.peerUrls, clientUrls: member.info.clientUrls, isLearner: member.isLearner,
+    }));
+  }
+
+  get(id: number): MemberAnnouncement | undefined {
+    return this.#members.get(id)?.info;
+  }
+
+  apply(change: ConfChange, confState: ConfState): void {
+    const announcement = change.context.length > 0 ? (decodeValue(change.context) as unknown as MemberAnnouncement) : null;
+    for (const single of change.changes) {
+      if (single.type === ConfChangeType.RemoveNode) {
+        this.#members.delete(single.nodeId);
+        continue;
+      }
+      const existing = this.#members.get(single.nodeId);
+      const info = announcement ?? existing?.info ?? { name: '', peerUrls: [], clientUrls: [] };
+      this.#members.set(single.nodeId, { info, isLearner: single.type === ConfChangeType.AddLearner });
+    }
+    // The core's view is the truth for who votes.
+    for (const [id, member] of this.#members) member.isLearner = confState.learners.includes(id);
+  }
+
+  toPlain(): PlainValue {
+    return [...this.#members].map(([id, member]) => ({ id, ...member.info, isLearner: member.isLearner })) as unknown as PlainValue;
+  }
+
+  restore(value: PlainValue): void {
+    this.#members.clear();
+    for (const item of value as unknown as { id: number; name: string; peerUrls: string[]; clientUrls: string[]; isLearner: boolean }[]) {
+      this.#members.set(item.id, { info: { name: item.name, peerUrls: item.peerUrls, clientUrls: item.clientUrls }, isLearner: item.isLearner });
+    }
+  }
+}
+
+/** The MVCC store as the Raft driver's state machine: commands in, store answers out. */
+export class StoreMachine implements StateMachine {
+  readonly #emptySnapshot: Uint8Array;
+
+  constructor(readonly store: KvStore, readonly members: MemberRegistry) {
+    this.#emptySnapshot = store.snapshot();
+  }
+
+  apply(_index: number, bytes: Uint8Array): unknown {
+    const command = decodeCommand(bytes);
+    const store = this.store;
+    switch (command.kind) {
+      case 'put': return store.put(command.request);
+      case 'deleteRange': return store.deleteRange(command.request);
+      case 'txn': return store.txn(command.request);
+      case 'compaction': return store.compact(command.request);
+      case 'leaseGrant': return store.leaseGrant(command.request);
+      case 'leaseRevoke': return store.leaseRevoke(command.request);
+      case 'leaseCheckpoint': return store.leaseCheckpoint(command.request);
+      case 'alarm': return store.alarm(command.request);
+      default: throw new ValueCodecError(`unknown command kind ${(command as { kind: string }).kind}`);
+    }
+  }
+
+  applyConfChange(_index: number, change: ConfChange, confState: ConfState): void {
+    this.members.apply(change, confState);
+  }
+
+  snapshot(): Uint8Array {
+    return encodeValue({ store: this.store.snapshot(), members: this.members.toPlain() });
+  }
+
+  /** An empty snapshot (the bootstrap snapshot) restores the empty store; the seeded members stay. */
+  restore(data: Uint8Array): void {
+    if (data.length === 0) {
+      this.store.restore(this.#emptySnapshot);
+      return;
+    }
+    const state = decodeValue(data) as { store: Uint8Array; members: PlainValue };
+    this.store.restore(state.store);
+    this.members.restore(state.members);
+  }
+}

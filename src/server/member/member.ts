@@ -35,8 +35,20 @@ export interface MemberOptions {
   readonly snapshotCount: number;
   readonly quotaBackendBytes: number;
   readonly logger: StorageLogger;
-  /** Builds the peer transport once the member knows its ID; the member feeds it incoming messages. */
-  readonly transport: (memberId: number, receive: (message: Message) => void) => DriverTransport & { setPeers(peers: ReadonlyMap<number, readonly string[]>): void };
+  /** Builds the peer transport once the member knows its ID; the transport reports back through `events`. */
+  readonly transport: (memberId: number, clusterId: bigint, events: TransportEvents) => MemberTransport;
+}
+
+/** What the peer transport reports to the member. */
+export interface TransportEvents {
+  receive(message: Message): void;
+  unreachable(peer: number): void;
+  snapshotStatus(peer: number, ok: boolean): void;
+}
+
+export interface MemberTransport extends DriverTransport {
+  setPeers(peers: ReadonlyMap<number, readonly string[]>): void;
+  close(): Promise<void>;
 }
 
 export class MemberError extends Error {
@@ -57,7 +69,7 @@ export class Member implements MemberBackend {
   readonly #members: MemberRegistry;
   readonly #options: MemberOptions;
   #driver!: RaftDriver;
-  #transport!: DriverTransport & { setPeers(peers: ReadonlyMap<number, readonly string[]>): void };
+  #transport!: MemberTransport;
   #leaseTimer: NodeJS.Timeout | null = null;
   #wasLeader = false;
 
@@ -83,7 +95,11 @@ export class Member implements MemberBackend {
 
   async #open(): Promise<void> {
     const options = this.#options;
-    this.#transport = options.transport(this.id, (message) => this.#driver.receive(message));
+    this.#transport = options.transport(this.id, this.clusterId, {
+      receive: (message) => this.#driver.receive(message),
+      unreachable: (peer) => this.#driver.reportUnreachable(peer),
+      snapshotStatus: (peer, ok) => this.#driver.reportSnapshot(peer, ok),
+    });
     const machine = new StoreMachine(this.store, this.#members);
     const founding = options.initialClusterState === 'new'
       ? options.initialCluster.map((member) => memberIdOf(member.name, member.peerUrls, options.initialClusterToken))
@@ -103,6 +119,7 @@ export class Member implements MemberBackend {
   async stop(): Promise<void> {
     if (this.#leaseTimer !== null) clearInterval(this.#leaseTimer);
     await this.#driver.stop();
+    await this.#transport.close();
   }
 
   /** The peers' URLs come from the replicated membership. */

@@ -181,6 +181,18 @@ export class RaftDriver {
     return accepted;
   }
 
+  /** The transport could not reach a peer: the core stops streaming to it until it answers again. */
+  reportUnreachable(peer: NodeId): void {
+    this.node.reportUnreachable(peer);
+    this.#schedule();
+  }
+
+  /** The transport finished (or failed) sending a snapshot to a peer. */
+  reportSnapshot(peer: NodeId, ok: boolean): void {
+    this.node.reportSnapshot(peer, ok);
+    this.#schedule();
+  }
+
   transferLeader(target: NodeId): void {
     this.node.transferLeader(target);
     this.#schedule();

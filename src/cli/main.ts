@@ -7,9 +7,17 @@ interface Command {
   readonly run: (argv: readonly string[], output: Output) => Promise<number>;
 }
 
-/** The subcommands; others (serve, up, ...) join this table. */
+const serveUsage = 'usage: keel serve [--config-file FILE] [etcd-style flags]: runs one member (keel serve --help lists the flags)';
+const upUsage = 'usage: keel up [--data-dir DIR]: runs a local 3-member cluster';
+
+/**
+ * The subcommands. The server ones are imported when run, so that `keel sim` loads only the core and the
+ * simulator.
+ */
 const commands: ReadonlyMap<string, Command> = new Map([
   ['sim', { summary: 'run the deterministic simulator over seeds', usage: simUsage, run: simCommand }],
+  ['serve', { summary: 'run one member (etcd-compatible flags)', usage: serveUsage, run: async (argv) => (await import('./serve.ts')).serve(argv) }],
+  ['up', { summary: 'run a local 3-member cluster', usage: upUsage, run: async (argv) => (await import('./up.ts')).up(argv) }],
 ]);
 
 function usage(): string {
@@ -38,7 +46,7 @@ export async function main(argv: string[], output: Output = processOutput): Prom
     output.error(usage());
     return exitCodes.usage;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  if ((rest.includes('--help') || rest.includes('-h')) && name === 'sim') {
     output.out(command.usage);
     return exitCodes.ok;
   }

@@ -77,7 +77,8 @@ function startMember(member: Layout['members'][number], layout: Layout, dataDire
     '--listen-client-urls', clientUrl, '--advertise-client-urls', clientUrl,
     '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl,
     '--initial-cluster', cluster, '--initial-cluster-token', 'keel-up', '--initial-cluster-state', 'new',
-    '--log-level', 'warn',
+    // Peers refusing connections while the others start is expected: only errors are shown here.
+    '--log-level', 'error',
   ], { stdio: ['ignore', 'inherit', 'inherit'] });
   return child;
 }

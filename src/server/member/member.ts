@@ -1,6 +1,7 @@
 import { ConfChangeTransition, ConfChangeType, type Message, Role } from '../../raft/index.ts';
 import { KvStore, type LeaseKeepAliveResponse, type LeaseTimeToLiveRequest, type LeaseTimeToLiveResponse } from '../../kv/index.ts';
 import type { StorageLogger } from '../../storage/index.ts';
+import { GrpcError, Status } from '../grpc/index.ts';
 import type {
   HeaderInfo, MemberBackend, MemberInfo, MemberStatus, ReplicatedRequest, ReplicatedResponse,
 } from './backend.ts';
@@ -13,6 +14,8 @@ export const keelVersion = '3.4.23-keel.0.1.0';
 const leaseSweepIntervalMs = 500;
 /** Bound on lease revocations the leader proposes per sweep (etcd revokes at most 1000/s). */
 const leaseRevocationsPerSweepMax = 500;
+/** Bound on attempts to publish this member's attributes (one per half election timeout). */
+const publishAttemptsMax = 1000;
 /** Bound on snapshot chunks (etcd's Maintenance.Snapshot sends 32 KiB chunks). */
 export const snapshotChunkBytes = 32 * 1024;
 
@@ -51,11 +54,9 @@ export interface MemberTransport extends DriverTransport {
   close(): Promise<void>;
 }
 
-export class MemberError extends Error {
-  constructor(readonly code: string, readonly grpcCode: number, message: string) {
-    super(message);
-    this.name = 'MemberError';
-  }
+/** Member errors are gRPC errors with etcd's codes and messages, so the API passes them through. */
+function memberError(status: Status, message: string): GrpcError {
+  return new GrpcError(status, message);
 }
 
 /**
@@ -72,19 +73,29 @@ export class Member implements MemberBackend {
   #transport!: MemberTransport;
   #leaseTimer: NodeJS.Timeout | null = null;
   #wasLeader = false;
+  #stopped = false;
+  #watchReady: ((watchId: number) => void) | null = null;
 
   private constructor(options: MemberOptions) {
     this.#options = options;
-    this.store = new KvStore({ clock: { now: () => performance.now() }, quotaBytes: options.quotaBackendBytes });
+    this.store = new KvStore({
+      clock: { now: () => performance.now() }, quotaBytes: options.quotaBackendBytes,
+      watch: { onReady: (watchId) => this.#watchReady?.(watchId) },
+    });
     this.#members = new MemberRegistry();
     const self = options.initialCluster.find((member) => member.name === options.name);
-    if (self === undefined) throw new MemberError('MEMBER_BAD_CONFIG', 3, `--initial-cluster has no member named ${options.name}`);
+    if (self === undefined) throw memberError(Status.INVALID_ARGUMENT, `--initial-cluster has no member named ${options.name}`);
     this.id = memberIdOf(options.name, self.peerUrls, options.initialClusterToken);
     this.clusterId = clusterIdOf(options.initialCluster, options.initialClusterToken);
     for (const member of options.initialCluster) {
       const id = memberIdOf(member.name, member.peerUrls, options.initialClusterToken);
       this.#members.seed(id, { name: member.name, peerUrls: member.peerUrls, clientUrls: member.name === options.name ? options.advertiseClientUrls : [] });
     }
+  }
+
+  /** The API layer's watch router, told when a watcher has events (so they leave at once, not on a poll). */
+  onWatchReady(listener: (watchId: number) => void): void {
+    this.#watchReady = listener;
   }
 
   static async start(options: MemberOptions): Promise<Member> {
@@ -114,9 +125,24 @@ export class Member implements MemberBackend {
     this.#refreshPeers();
     this.#driver.start();
     this.#leaseTimer = setInterval(() => this.#leaseSweep(), leaseSweepIntervalMs);
+    void this.#publish();
+  }
+
+  /** Publishes this member's name and client URLs through Raft, retrying until a leader takes it. */
+  async #publish(): Promise<void> {
+    const request = { id: this.id, name: this.#options.name, clientUrls: this.#options.advertiseClientUrls };
+    for (let attempt = 0; attempt < publishAttemptsMax && !this.#stopped; attempt++) {
+      try {
+        await this.#driver.propose(encodeCommand({ kind: 'memberAttributes', request }), AbortSignal.timeout(this.#options.electionTimeoutMs * 2));
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, this.#options.electionTimeoutMs / 2));
+      }
+    }
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     if (this.#leaseTimer !== null) clearInterval(this.#leaseTimer);
     await this.#driver.stop();
     await this.#transport.close();
@@ -153,7 +179,7 @@ export class Member implements MemberBackend {
   }
 
   async leaseKeepAlive(id: number, _signal: AbortSignal): Promise<LeaseKeepAliveResponse> {
-    if (this.#driver.node.status().role !== Role.Leader) throw new MemberError('MEMBER_NOT_LEADER', 9, 'etcdserver: not leader');
+    if (this.#driver.node.status().role !== Role.Leader) throw memberError(Status.FAILED_PRECONDITION, 'etcdserver: not leader');
     const response = this.store.leaseKeepAlive({ id });
     return response;
   }
@@ -176,35 +202,35 @@ export class Member implements MemberBackend {
   }
 
   async removeMember(id: bigint, signal: AbortSignal): Promise<void> {
-    if (!this.#members.list().some((member) => member.id === id)) throw new MemberError('MEMBER_NOT_FOUND', 5, 'etcdserver: member not found');
+    if (!this.#members.list().some((member) => member.id === id)) throw memberError(Status.NOT_FOUND, 'etcdserver: member not found');
     await this.#changeMembership(ConfChangeType.RemoveNode, Number(id), null, signal);
   }
 
   async updateMember(id: bigint, peerUrls: readonly string[], signal: AbortSignal): Promise<void> {
     const existing = this.#members.get(Number(id));
-    if (existing === undefined) throw new MemberError('MEMBER_NOT_FOUND', 5, 'etcdserver: member not found');
+    if (existing === undefined) throw memberError(Status.NOT_FOUND, 'etcdserver: member not found');
     const isLearner = this.#members.list().find((member) => member.id === id)?.isLearner ?? false;
     await this.#changeMembership(isLearner ? ConfChangeType.AddLearner : ConfChangeType.AddNode, Number(id), { ...existing, peerUrls }, signal);
   }
 
   async promoteMember(id: bigint, signal: AbortSignal): Promise<void> {
     const member = this.#members.list().find((candidate) => candidate.id === id);
-    if (member === undefined) throw new MemberError('MEMBER_NOT_FOUND', 5, 'etcdserver: member not found');
-    if (!member.isLearner) throw new MemberError('MEMBER_NOT_LEARNER', 9, 'etcdserver: can only promote a learner member');
+    if (member === undefined) throw memberError(Status.NOT_FOUND, 'etcdserver: member not found');
+    if (!member.isLearner) throw memberError(Status.FAILED_PRECONDITION, 'etcdserver: can only promote a learner member');
     await this.#changeMembership(ConfChangeType.AddNode, Number(id), null, signal);
   }
 
   async #changeMembership(type: ConfChangeType, id: number, announcement: MemberAnnouncement | null, signal: AbortSignal): Promise<void> {
     const context = announcement === null ? new Uint8Array(0) : encodeValue(announcement as unknown as PlainValue);
     const accepted = this.#driver.proposeConfChange({ transition: ConfChangeTransition.Auto, changes: [{ type, nodeId: id }], context });
-    if (!accepted) throw new MemberError('MEMBER_CHANGE_REFUSED', 9, 'etcdserver: unhealthy cluster');
+    if (!accepted) throw memberError(Status.FAILED_PRECONDITION, 'etcdserver: unhealthy cluster');
     const applied = () => {
       const present = this.#members.list().find((member) => Number(member.id) === id);
       if (type === ConfChangeType.RemoveNode) return present === undefined;
       return present !== undefined && present.isLearner === (type === ConfChangeType.AddLearner);
     };
     while (!applied()) {
-      if (signal.aborted) throw new MemberError('MEMBER_TIMEOUT', 14, 'etcdserver: request timed out');
+      if (signal.aborted) throw memberError(Status.UNAVAILABLE, 'etcdserver: request timed out');
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     this.#refreshPeers();
@@ -220,10 +246,10 @@ export class Member implements MemberBackend {
   }
 
   async moveLeader(target: bigint, signal: AbortSignal): Promise<void> {
-    if (this.#driver.node.status().role !== Role.Leader) throw new MemberError('MEMBER_NOT_LEADER', 9, 'etcdserver: not leader');
+    if (this.#driver.node.status().role !== Role.Leader) throw memberError(Status.FAILED_PRECONDITION, 'etcdserver: not leader');
     this.#driver.transferLeader(Number(target));
     while (this.#driver.node.status().lead !== Number(target)) {
-      if (signal.aborted) throw new MemberError('MEMBER_TIMEOUT', 14, 'etcdserver: request timed out');
+      if (signal.aborted) throw memberError(Status.UNAVAILABLE, 'etcdserver: request timed out');
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
@@ -270,8 +296,7 @@ function clusterIdOf(members: readonly InitialMember[], token: string): bigint {
 function translate(error: unknown): Error {
   if (error instanceof DriverError) {
     // ResourceExhausted for overload; Unavailable for timeouts, no leader and a leader change (clients retry).
-    const code = error.code === 'DRIVER_TOO_MANY_REQUESTS' ? 8 : 14;
-    return new MemberError(error.code, code, error.message);
+    return memberError(error.code === 'DRIVER_TOO_MANY_REQUESTS' ? Status.RESOURCE_EXHAUSTED : Status.UNAVAILABLE, error.message);
   }
   return error instanceof Error ? error : new Error(String(error));
 }

@@ -6,7 +6,11 @@ import type { StateMachine } from './raft-driver.ts';
 import { type PlainValue, ValueCodecError, decodeValue, encodeValue } from './_value-codec.ts';
 
 /** Every command a member replicates: the API's writes plus the leader's own lease checkpoints. */
-export type StoreCommand = ReplicatedRequest | { readonly kind: 'leaseCheckpoint'; readonly request: LeaseCheckpointRequest };
+export type StoreCommand =
+  | ReplicatedRequest
+  | { readonly kind: 'leaseCheckpoint'; readonly request: LeaseCheckpointRequest }
+  /** A member publishes its name and client URLs once it runs (etcd's "publish"). */
+  | { readonly kind: 'memberAttributes'; readonly request: { readonly id: number; readonly name: string; readonly clientUrls: readonly string[] } };
 
 export function encodeCommand(command: StoreCommand): Uint8Array {
   return encodeValue(command as unknown as PlainValue);
@@ -49,6 +53,14 @@ export class MemberRegistry {
     return [...this.#members].sort(([a], [b]) => a - b).map(([id, member]) => ({
       id: BigInt(id), name: member.info.name, peerUrls: member.info.peerUrls, clientUrls: member.info.clientUrls, isLearner: member.isLearner,
     }));
+  }
+
+  /** Records a member's published name and client URLs; ignored for a member no longer in the cluster. */
+  setAttributes(id: number, name: string, clientUrls: readonly string[]): boolean {
+    const member = this.#members.get(id);
+    if (member === undefined) return false;
+    member.info = { ...member.info, name, clientUrls: [...clientUrls] };
+    return true;
   }
 
   get(id: number): MemberAnnouncement | undefined {
@@ -102,6 +114,7 @@ export class StoreMachine implements StateMachine {
       case 'leaseRevoke': return store.leaseRevoke(command.request);
       case 'leaseCheckpoint': return store.leaseCheckpoint(command.request);
       case 'alarm': return store.alarm(command.request);
+      case 'memberAttributes': return this.members.setAttributes(command.request.id, command.request.name, command.request.clientUrls);
       default: throw new ValueCodecError(`unknown command kind ${(command as { kind: string }).kind}`);
     }
   }

@@ -1,8 +1,8 @@
 /**
  * The peer wire format. Every frame is a big-endian u32 length, then that many payload bytes; the payload
  * starts with a one-byte frame kind. Integers are unsigned LEB128 varints of JS safe integers (at most
- * 8 bytes), the cluster ID a big-endian fixed64. Byte layouts: docs/format/peer-transport.md is not yet
- * written, so the comments on each encoder are the specification.
+ * 8 bytes), the cluster ID a big-endian fixed64. Byte layouts: docs/format/peer-transport.md (keep the two
+ * in step).
  *
  * Decoding never trusts a count: every length is checked against the bytes left and a named bound before
  * anything is allocated, and failures are TransportErrors with stable codes.

@@ -61,6 +61,7 @@ export async function start(config: ServeConfig, logger: Logger): Promise<Runnin
     initialClusterToken: config.initialClusterToken, initialClusterState: config.initialClusterState,
     advertiseClientUrls: config.advertiseClientUrls, heartbeatIntervalMs: config.heartbeatIntervalMs,
     electionTimeoutMs: config.electionTimeoutMs, snapshotCount: config.snapshotCount,
+    snapshotCatchupEntries: config.snapshotCatchupEntries,
     quotaBackendBytes: config.quotaBackendBytes, logger,
     transport: (memberId, clusterId, events) => {
       transport = createTransport(memberId, clusterId, peerUrl, events, logger);

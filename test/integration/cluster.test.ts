@@ -22,7 +22,7 @@ function freePort(): Promise<number> {
   });
 }
 
-interface Node { name: string; clientPort: number; peerPort: number; process: ChildProcess | null }
+interface Node { name: string; clientPort: number; peerPort: number; process: ChildProcess | null; log: string }
 
 /** Three real `keel serve` processes on loopback. */
 class Cluster {
@@ -30,17 +30,23 @@ class Cluster {
   constructor(readonly root: string) {}
 
   async init(): Promise<void> {
-    for (let i = 1; i <= 3; i++) this.nodes.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), process: null });
+    for (let i = 1; i <= 3; i++) this.nodes.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), process: null, log: '' });
   }
 
-  start(node: Node): void {
+  start(node: Node, logLevel = 'warn'): void {
     const cluster = this.nodes.map((other) => `${other.name}=http://127.0.0.1:${other.peerPort}`).join(',');
     const client = `http://127.0.0.1:${node.clientPort}`;
     const peer = `http://127.0.0.1:${node.peerPort}`;
     node.process = spawn(process.execPath, [keel, 'serve', '--name', node.name, '--data-dir', join(this.root, node.name),
       '--listen-client-urls', client, '--advertise-client-urls', client, '--listen-peer-urls', peer,
       '--initial-advertise-peer-urls', peer, '--initial-cluster', cluster, '--heartbeat-interval', '50',
-      '--election-timeout', '500', '--snapshot-count', '200', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      '--election-timeout', '500', '--snapshot-count', '100', '--experimental-snapshot-catchup-entries', '20',
+      '--log-level', logLevel], { stdio: ['ignore', 'ignore', 'pipe'] });
+    node.log = '';
+    node.process.stderr?.on('data', (chunk: Buffer) => {
+      node.log += chunk.toString();
+      if (logLevel === 'warn') process.stderr.write(chunk);
+    });
   }
 
   endpoints(nodes = this.nodes.filter((node) => node.process !== null)): string {
@@ -76,7 +82,7 @@ class Cluster {
   }
 }
 
-test('three real members: writes survive kill -9 of the leader, and the old leader catches up', { skip: etcdctlMissing ? 'etcdctl is not installed' : false, timeout: 120_000 }, async () => {
+test('three real members: writes survive kill -9 of the leader, and the old leader catches up through a snapshot', { skip: etcdctlMissing ? 'etcdctl is not installed' : false, timeout: 120_000 }, async () => {
   const root = await mkdtemp(join(tmpdir(), 'keel-cluster-'));
   const cluster = new Cluster(root);
   try {
@@ -98,13 +104,15 @@ test('three real members: writes survive kill -9 of the leader, and the old lead
     assert.equal(values.trim().split('\n').length, 20, 'no acknowledged write was lost');
     // Far enough ahead that the old leader needs a snapshot.
     for (let i = 20; i < 300; i++) await cluster.etcdctl(['put', `k${i}`, `v${i}`]);
-    cluster.start(first);
-    for (let attempt = 0; attempt < 100; attempt++) {
+    cluster.start(first, 'info');
+    let caughtUp = false;
+    for (let attempt = 0; attempt < 100 && !caughtUp; attempt++) {
       const count = await cluster.etcdctl(['get', 'k', '--prefix', '--limit', '1', '--consistency=s', '-w', 'json'], `127.0.0.1:${first.clientPort}`).catch(() => '{}');
-      if ((JSON.parse(count) as { count?: number }).count === 300) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      caughtUp = (JSON.parse(count) as { count?: number }).count === 300;
+      if (!caughtUp) await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    assert.fail('the restarted member did not catch up');
+    assert.ok(caughtUp, 'the restarted member caught up');
+    assert.match(first.log, /snapshot installed from leader/, 'its log was compacted away on the leader, so it caught up through a snapshot');
   } finally {
     cluster.stopAll();
     await rm(root, { recursive: true, force: true });

@@ -36,6 +36,7 @@ export interface MemberOptions {
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   readonly snapshotCount: number;
+  readonly snapshotCatchupEntries: number;
   readonly quotaBackendBytes: number;
   readonly logger: StorageLogger;
   /** Builds the peer transport once the member knows its ID; the transport reports back through `events`. */
@@ -119,7 +120,7 @@ export class Member implements MemberBackend {
       memberId: this.id, dataDirectory: options.dataDirectory, initialVoters: founding, stateMachine: machine,
       transport: this.#transport, logger: options.logger, tickMs: options.heartbeatIntervalMs,
       electionTicks: Math.max(2, Math.round(options.electionTimeoutMs / options.heartbeatIntervalMs)),
-      snapshotEntries: options.snapshotCount, compactionTailEntries: 5000,
+      snapshotEntries: options.snapshotCount, compactionTailEntries: options.snapshotCatchupEntries,
       now: () => performance.now(), random: Math.random,
     });
     this.#refreshPeers();

@@ -276,6 +276,7 @@ export class RaftDriver {
     await this.#wal.saveSnapshotMarker({ index: snapshot.metadata.index, term: snapshot.metadata.term });
     this.storage.applySnapshot(snapshot);
     this.#options.stateMachine.restore(snapshot.data);
+    this.#options.logger.info('snapshot installed from leader', { index: snapshot.metadata.index, term: snapshot.metadata.term, bytes: snapshot.data.length });
     this.#appliedIndex = snapshot.metadata.index;
     this.#snapshotIndex = snapshot.metadata.index;
   }

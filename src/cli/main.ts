@@ -18,6 +18,17 @@ const commands: ReadonlyMap<string, Command> = new Map([
   ['sim', { summary: 'run the deterministic simulator over seeds', usage: simUsage, run: simCommand }],
   ['serve', { summary: 'run one member (etcd-compatible flags)', usage: serveUsage, run: async (argv) => (await import('./serve.ts')).serve(argv) }],
   ['up', { summary: 'run a local 3-member cluster', usage: upUsage, run: async (argv) => (await import('./up.ts')).up(argv) }],
+  ['get', { summary: 'read keys', usage: 'usage: keel get KEY [RANGE_END] [--prefix] [--limit N] [--rev N] [-w simple|json]', run: async (argv, output) => (await import('./client-commands.ts')).runClient('get', argv, output) }],
+  ['put', { summary: 'write a key', usage: 'usage: keel put KEY VALUE [--lease ID] [--prev-kv]', run: async (argv, output) => (await import('./client-commands.ts')).runClient('put', argv, output) }],
+  ['del', { summary: 'delete keys', usage: 'usage: keel del KEY [RANGE_END] [--prefix] [--prev-kv]', run: async (argv, output) => (await import('./client-commands.ts')).runClient('del', argv, output) }],
+  ['txn', { summary: 'run a transaction read from stdin', usage: 'usage: keel txn < compares, blank line, success ops, blank line, failure ops', run: async (argv, output) => (await import('./client-commands.ts')).runClient('txn', argv, output) }],
+  ['watch', { summary: 'print changes to keys', usage: 'usage: keel watch KEY [RANGE_END] [--prefix] [--rev N] [--prev-kv]', run: async (argv, output) => (await import('./client-commands.ts')).runClient('watch', argv, output) }],
+  ['lease', { summary: 'grant, revoke, keep-alive, timetolive, list leases', usage: 'usage: keel lease grant|revoke|keep-alive|timetolive|list', run: async (argv, output) => (await import('./client-commands.ts')).runClient('lease', argv, output) }],
+  ['member', { summary: 'list, add, remove, promote members', usage: 'usage: keel member list|add|remove|promote', run: async (argv, output) => (await import('./client-commands.ts')).runClient('member', argv, output) }],
+  ['endpoint', { summary: 'status and health of endpoints', usage: 'usage: keel endpoint status|health [--cluster] [-w simple|json|table]', run: async (argv, output) => (await import('./client-commands.ts')).runClient('endpoint', argv, output) }],
+  ['snapshot', { summary: 'save a snapshot of the backend', usage: 'usage: keel snapshot save FILE', run: async (argv, output) => (await import('./client-commands.ts')).runClient('snapshot', argv, output) }],
+  ['compaction', { summary: 'compact the history up to a revision', usage: 'usage: keel compaction REV', run: async (argv, output) => (await import('./client-commands.ts')).runClient('compaction', argv, output) }],
+  ['alarm', { summary: 'list or disarm alarms', usage: 'usage: keel alarm list|disarm', run: async (argv, output) => (await import('./client-commands.ts')).runClient('alarm', argv, output) }],
 ]);
 
 function usage(): string {

@@ -96,6 +96,11 @@ test('three real members: writes survive kill -9 of the leader, and the old lead
       assert.ok(attempt < 50, `every member publishes its name and client URL:\n${members}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    // A follower forwards lease renewals to the leader, so a lease can be kept alive through any member.
+    const granted = /lease ([0-9a-f]+) granted with TTL\(60s\)/.exec(await cluster.etcdctl(['lease', 'grant', '60'], `127.0.0.1:${first.clientPort}`));
+    assert.ok(granted !== null, 'a lease was granted');
+    const follower = cluster.nodes.find((node) => node !== first)!;
+    assert.match(await cluster.etcdctl(['lease', 'keep-alive', '--once', granted[1]!], `127.0.0.1:${follower.clientPort}`), new RegExp(`lease ${granted[1]} keepalived with TTL\\(60\\)`));
     for (let i = 0; i < 20; i++) assert.match(await cluster.etcdctl(['put', `k${i}`, `v${i}`]), /OK/);
     cluster.kill(first);
     const second = await cluster.leader();

@@ -2,6 +2,7 @@ import { ConfChangeTransition, ConfChangeType, type Message, Role } from '../../
 import { KvStore, type LeaseKeepAliveResponse, type LeaseTimeToLiveRequest, type LeaseTimeToLiveResponse } from '../../kv/index.ts';
 import type { StorageLogger } from '../../storage/index.ts';
 import { GrpcError, Status } from '../grpc/index.ts';
+import { ClientError, KeelClient } from '../../client/index.ts';
 import type {
   HeaderInfo, MemberBackend, MemberInfo, MemberStatus, ReplicatedRequest, ReplicatedResponse,
 } from './backend.ts';
@@ -76,6 +77,8 @@ export class Member implements MemberBackend {
   #wasLeader = false;
   #stopped = false;
   #watchReady: ((watchId: number) => void) | null = null;
+  /** A client to the current leader, for forwarding lease renewals. */
+  #leaderClient: KeelClient | null = null;
 
   private constructor(options: MemberOptions) {
     this.#options = options;
@@ -145,6 +148,7 @@ export class Member implements MemberBackend {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#leaseTimer !== null) clearInterval(this.#leaseTimer);
+    this.#leaderClient?.close();
     await this.#driver.stop();
     await this.#transport.close();
   }
@@ -179,10 +183,37 @@ export class Member implements MemberBackend {
     }
   }
 
-  async leaseKeepAlive(id: number, _signal: AbortSignal): Promise<LeaseKeepAliveResponse> {
-    if (this.#driver.node.status().role !== Role.Leader) throw memberError(Status.FAILED_PRECONDITION, 'etcdserver: not leader');
+  /**
+   * Renews a lease on the leader, where lease expiry is driven. A follower forwards the renewal to the
+   * leader's client URL (as etcd does), so clients may keep leases alive through any member.
+   */
+  async leaseKeepAlive(id: number, signal: AbortSignal): Promise<LeaseKeepAliveResponse> {
+    const raft = this.#driver.node.status();
+    if (raft.role !== Role.Leader) return this.#forwardKeepAlive(id, raft.lead);
     const response = this.store.leaseKeepAlive({ id });
+    if (response.checkpointClearRequired) {
+      // A checkpointed remainder must not outlive the renewal: a new leader would restore it (etcd's Renew).
+      await this.#driver.propose(encodeCommand({ kind: 'leaseCheckpoint', request: { checkpoints: [{ id, remainingTtl: 0 }] } }), signal)
+        .catch((error: unknown) => this.#options.logger.warn('lease checkpoint after renewal failed', { lease: id, error: String(error) }));
+    }
     return response;
+  }
+
+  async #forwardKeepAlive(id: number, leader: number): Promise<LeaseKeepAliveResponse> {
+    const clientUrls = leader === 0 ? [] : this.#members.get(leader)?.clientUrls ?? [];
+    if (clientUrls.length === 0) throw memberError(Status.UNAVAILABLE, 'etcdserver: no leader');
+    const endpoints = clientUrls.map((url) => new URL(url).host);
+    if (this.#leaderClient === null || this.#leaderClient.endpoints.join(',') !== endpoints.join(',')) {
+      this.#leaderClient?.close();
+      this.#leaderClient = new KeelClient({ endpoints, callTimeoutMs: this.#options.electionTimeoutMs * 2 });
+    }
+    try {
+      const response = await this.#leaderClient.leaseKeepAliveOnce(BigInt(id));
+      return { header: { revision: response.header?.revision ?? this.store.revision }, id, ttl: response.TTL, checkpointClearRequired: false };
+    } catch (error) {
+      if (error instanceof ClientError) throw memberError(error.status, error.message);
+      throw error;
+    }
   }
 
   async leaseTimeToLive(request: LeaseTimeToLiveRequest, signal: AbortSignal): Promise<LeaseTimeToLiveResponse> {

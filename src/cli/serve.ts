@@ -14,6 +14,8 @@ and a key of the YAML config file):
 ${flagNames.map((name) => `  --${name}`).join('\n')}
 `;
 
+/** etcd allows this much gRPC envelope beyond --max-request-bytes. */
+const grpcOverheadBytes = 512 * 1024;
 /** How long a SIGTERM lets requests finish before connections are cut. */
 const shutdownGraceMs = 5000;
 
@@ -72,7 +74,8 @@ export async function start(config: ServeConfig, logger: Logger): Promise<Runnin
   const servers: GrpcServer[] = [];
   const clientPorts: number[] = [];
   for (const url of config.listenClientUrls) {
-    const server = new GrpcServer({ onHttpRequest: createAdminHandler(member) });
+    // As etcd: the gRPC receive limit is the request limit plus room for the envelope.
+    const server = new GrpcServer({ onHttpRequest: createAdminHandler(member), receiveMessageBytesMax: config.maxRequestBytes + grpcOverheadBytes });
     const services = registerApiServices(server, member, { requestBytesMax: config.maxRequestBytes });
     member.onWatchReady((watchId) => services.watchReady(watchId));
     server.addService(HealthService, new HealthChecker().implementation);

@@ -105,8 +105,10 @@ export class RaftDriver {
     await mkdir(snapshotDirectory, { recursive: true });
     if (!(await Wal.exists(walDirectory))) return RaftDriver.#create(options, walDirectory, snapshotDirectory);
     const loaded = await loadNewestSnapshotFile(snapshotDirectory, { logger: options.logger });
-    const snapshotIndexMax = loaded?.snapshot.metadata.index;
-    const { wal, replay } = await Wal.open(walDirectory, { logger: options.logger, ...(snapshotIndexMax === undefined ? {} : { snapshotIndexMax }) });
+    // Without a loadable snapshot, replay must start from the beginning of the log (or fail clearly with
+    // WAL_SNAPSHOT_MISMATCH if it was released), not from the newest marker.
+    const snapshotIndexMax = loaded?.snapshot.metadata.index ?? 0;
+    const { wal, replay } = await Wal.open(walDirectory, { logger: options.logger, snapshotIndexMax });
     const storage = new MemoryStorage();
     let applied = 0;
     if (loaded !== null) {
@@ -115,7 +117,8 @@ export class RaftDriver {
       applied = loaded.snapshot.metadata.index;
     }
     storage.append(replay.entries.filter((entry) => entry.index > applied));
-    storage.setHardState(replay.hardState);
+    // Commit-only changes are not synced (see #mustSync), but everything in the snapshot was committed.
+    storage.setHardState({ ...replay.hardState, commit: Math.max(replay.hardState.commit, applied) });
     return new RaftDriver(options, wal, storage, applied);
   }
 
@@ -265,9 +268,21 @@ export class RaftDriver {
 
   async #persist(ready: Ready): Promise<void> {
     if (ready.snapshot !== null) await this.#installSnapshot(ready.snapshot);
-    if (ready.entries.length > 0 || ready.hardState !== null) await this.#wal.save(ready.hardState, ready.entries);
+    if (ready.entries.length > 0 || this.#mustSync(ready)) await this.#wal.save(ready.hardState, ready.entries);
     this.storage.append(ready.entries);
     if (ready.hardState !== null) this.storage.setHardState(ready.hardState);
+  }
+
+  /**
+   * Whether the hard state needs an fsync of its own. Term and vote do (they back votes and acknowledgements);
+   * a commit index alone does not (etcd's MustSync): a restart relearns it from the leader, and recovery
+   * raises it to at least the snapshot index. Skipping it spares every write a second fsync.
+   */
+  #mustSync(ready: Ready): boolean {
+    const hardState = ready.hardState;
+    if (hardState === null) return false;
+    const durable = this.storage.hardState();
+    return hardState.term !== durable.term || hardState.vote !== durable.vote;
   }
 
   async #installSnapshot(snapshot: Snapshot): Promise<void> {

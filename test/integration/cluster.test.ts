@@ -90,8 +90,10 @@ test('three real members: writes survive kill -9 of the leader, and the old lead
     for (const node of cluster.nodes) cluster.start(node);
     const first = await cluster.leader();
     for (let attempt = 0; ; attempt++) {
-      const members = await cluster.etcdctl(['member', 'list']);
-      const published = cluster.nodes.every((node) => members.includes(`, ${node.name}, http://127.0.0.1:${node.peerPort}, http://127.0.0.1:${node.clientPort}, false`));
+      // Every member must have applied every publish entry (member list is answered from the local copy).
+      const lists = await Promise.all(cluster.nodes.map((node) => cluster.etcdctl(['member', 'list'], `127.0.0.1:${node.clientPort}`)));
+      const members = lists.join('');
+      const published = lists.every((list) => cluster.nodes.every((node) => list.includes(`, ${node.name}, http://127.0.0.1:${node.peerPort}, http://127.0.0.1:${node.clientPort}, false`)));
       if (published) break;
       assert.ok(attempt < 50, `every member publishes its name and client URL:\n${members}`);
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -189,7 +189,7 @@ export class Member implements MemberBackend {
    */
   async leaseKeepAlive(id: number, signal: AbortSignal): Promise<LeaseKeepAliveResponse> {
     const raft = this.#driver.node.status();
-    if (raft.role !== Role.Leader) return this.#forwardKeepAlive(id, raft.lead);
+    if (raft.role !== Role.Leader) return this.#forwardKeepAlive(id, raft.lead, signal);
     const response = this.store.leaseKeepAlive({ id });
     if (response.checkpointClearRequired) {
       // A checkpointed remainder must not outlive the renewal: a new leader would restore it (etcd's Renew).
@@ -199,8 +199,8 @@ export class Member implements MemberBackend {
     return response;
   }
 
-  async #forwardKeepAlive(id: number, leader: number): Promise<LeaseKeepAliveResponse> {
-    const clientUrls = leader === 0 ? [] : this.#members.get(leader)?.clientUrls ?? [];
+  async #forwardKeepAlive(id: number, leader: number, signal: AbortSignal): Promise<LeaseKeepAliveResponse> {
+    const clientUrls = await this.#leaderClientUrls(leader, signal);
     if (clientUrls.length === 0) throw memberError(Status.UNAVAILABLE, 'etcdserver: no leader');
     const endpoints = clientUrls.map((url) => new URL(url).host);
     if (this.#leaderClient === null || this.#leaderClient.endpoints.join(',') !== endpoints.join(',')) {
@@ -219,6 +219,20 @@ export class Member implements MemberBackend {
   async leaseTimeToLive(request: LeaseTimeToLiveRequest, signal: AbortSignal): Promise<LeaseTimeToLiveResponse> {
     await this.readBarrier(signal);
     return this.store.leaseTimeToLive(request);
+  }
+
+  /**
+   * The leader's client URLs, from the replicated membership. A leader that just started may not have had
+   * its publish entry applied here yet: wait for it, within an election timeout.
+   */
+  async #leaderClientUrls(leader: number, signal: AbortSignal): Promise<readonly string[]> {
+    const deadline = performance.now() + this.#options.electionTimeoutMs;
+    while (leader !== 0) {
+      const urls = this.#members.get(leader)?.clientUrls ?? [];
+      if (urls.length > 0 || signal.aborted || performance.now() > deadline) return urls;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return [];
   }
 
   members(): readonly MemberInfo[] {

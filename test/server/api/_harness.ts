@@ -3,6 +3,7 @@
  * single-member backend that applies each proposal straight to a real KvStore (no Raft, no WAL), driven by
  * the real etcdctl 3.4.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { GrpcServer } from '../../../src/server/grpc/index.ts';
 import { KvStore, type LeaseKeepAliveResponse, type LeaseTimeToLiveRequest, type LeaseTimeToLiveResponse } from '../../../src/kv/index.ts';
@@ -205,3 +206,20 @@ export async function waitUntil(condition: () => boolean, timeoutMs = 5000): Pro
 }
 
 export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+/** Runs `body` against a fresh harness, and closes it whatever happens. */
+export async function withHarness(body: (harness: Harness) => Promise<void>, options: ApiOptions = {}): Promise<void> {
+  const harness = await startHarness(options);
+  try {
+    await body(harness);
+  } finally {
+    await harness.close();
+  }
+}
+
+/** Runs etcdctl and asserts that it succeeded; returns its stdout. */
+export async function ok(harness: Harness, args: string[], input?: string): Promise<string> {
+  const result = await harness.etcdctl(args, input);
+  assert.equal(result.code, 0, `etcdctl ${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout;
+}

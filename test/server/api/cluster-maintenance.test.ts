@@ -9,22 +9,7 @@ import { join } from 'node:path';
 import { AlarmAction, AlarmType } from '../../../src/kv/index.ts';
 import { paddingTrailer, snapshotPadMagic, watchResponseFragments } from '../../../src/server/api/index.ts';
 import { encodeWatchResponse } from '../../../src/server/proto/index.ts';
-import { startHarness, type Harness } from './_harness.ts';
-
-async function withHarness(body: (harness: Harness) => Promise<void>): Promise<void> {
-  const harness = await startHarness();
-  try {
-    await body(harness);
-  } finally {
-    await harness.close();
-  }
-}
-
-async function ok(harness: Harness, args: string[]): Promise<string> {
-  const result = await harness.etcdctl(args);
-  assert.equal(result.code, 0, `etcdctl ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
+import { ok, withHarness } from './_harness.ts';
 
 test('API layer: member list, member add', () => withHarness(async (harness) => {
   assert.equal(await ok(harness, ['member', 'list']), '8e9e05c52164694d, started, default, http://127.0.0.1:2380, http://127.0.0.1:2379, false\n');

@@ -1,22 +1,7 @@
 // The etcd v3 KV API driven by etcdctl 3.4, exercising the API layer only (single-member store backend).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterId, startHarness, type Harness } from './_harness.ts';
-
-async function withHarness(body: (harness: Harness) => Promise<void>): Promise<void> {
-  const harness = await startHarness();
-  try {
-    await body(harness);
-  } finally {
-    await harness.close();
-  }
-}
-
-async function ok(harness: Harness, args: string[], input?: string): Promise<string> {
-  const result = await harness.etcdctl(args, input);
-  assert.equal(result.code, 0, `etcdctl ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
+import { clusterId, ok, withHarness } from './_harness.ts';
 
 test('API layer: put then linearizable get prints key and value, after a read barrier', () => withHarness(async (harness) => {
   assert.equal(await ok(harness, ['put', 'foo', 'bar']), 'OK\n');

@@ -2,24 +2,12 @@
 // store backend).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { memberId, startHarness, waitUntil, type Harness } from './_harness.ts';
+import { memberId, ok, waitUntil, withHarness, type Harness } from './_harness.ts';
 
-async function withHarness(body: (harness: Harness) => Promise<void>): Promise<void> {
-  const harness = await startHarness({ watchPollIntervalMs: 0 });
-  try {
-    await body(harness);
-  } finally {
-    await harness.close();
-  }
-}
+/** The watch tests turn the poll off, so events must arrive through the hub's ready callback. */
+const withHarnessNoPoll = (body: (harness: Harness) => Promise<void>) => withHarness(body, { watchPollIntervalMs: 0 });
 
-async function ok(harness: Harness, args: string[], input?: string): Promise<string> {
-  const result = await harness.etcdctl(args, input);
-  assert.equal(result.code, 0, `etcdctl ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
-
-test('API layer: watch sees a put made after it started, then a delete', () => withHarness(async (harness) => {
+test('API layer: watch sees a put made after it started, then a delete', () => withHarnessNoPoll(async (harness) => {
   const watch = harness.spawnEtcdctl(['watch', 'foo']);
   await waitUntil(() => harness.backend.store.watchHub.size === 1);
   await ok(harness, ['put', 'foo', 'bar']);
@@ -32,7 +20,7 @@ test('API layer: watch sees a put made after it started, then a delete', () => w
   await waitUntil(() => harness.backend.store.watchHub.size === 0);
 }));
 
-test('API layer: watch --prefix --rev replays history, with --prev-kv', () => withHarness(async (harness) => {
+test('API layer: watch --prefix --rev replays history, with --prev-kv', () => withHarnessNoPoll(async (harness) => {
   await ok(harness, ['put', 'k1', 'a']); // 2
   await ok(harness, ['put', 'x', 'skip']); // 3
   await ok(harness, ['put', 'k1', 'b']); // 4
@@ -45,7 +33,7 @@ test('API layer: watch --prefix --rev replays history, with --prev-kv', () => wi
   watch.kill();
 }));
 
-test('API layer: watch from a compacted revision is canceled with the compact revision', () => withHarness(async (harness) => {
+test('API layer: watch from a compacted revision is canceled with the compact revision', () => withHarnessNoPoll(async (harness) => {
   for (let index = 0; index < 4; index++) await ok(harness, ['put', 'foo', `v${index}`]);
   await ok(harness, ['compaction', '4']);
   const watch = harness.spawnEtcdctl(['watch', 'foo', '--rev=2']);
@@ -54,7 +42,7 @@ test('API layer: watch from a compacted revision is canceled with the compact re
   assert.equal(watch.stderr, 'watch was canceled (etcdserver: mvcc: required revision has been compacted)\nError: watch is canceled by the server\n');
 }));
 
-test('API layer: lease grant, keep-alive --once, timetolive --keys, list, revoke', () => withHarness(async (harness) => {
+test('API layer: lease grant, keep-alive --once, timetolive --keys, list, revoke', () => withHarnessNoPoll(async (harness) => {
   const granted = await ok(harness, ['lease', 'grant', '60']);
   const match = /^lease ([0-9a-f]+) granted with TTL\(60s\)\n$/.exec(granted);
   assert.ok(match, granted);
@@ -69,7 +57,7 @@ test('API layer: lease grant, keep-alive --once, timetolive --keys, list, revoke
   assert.equal(await ok(harness, ['lease', 'list']), 'found 0 leases\n');
 }));
 
-test('API layer: unknown leases: keep-alive, revoke', () => withHarness(async (harness) => {
+test('API layer: unknown leases: keep-alive, revoke', () => withHarnessNoPoll(async (harness) => {
   const keepAlive = await harness.etcdctl(['lease', 'keep-alive', '--once', '1234abcd']);
   assert.notEqual(keepAlive.code, 0);
   // etcd answers TTL 0; the client library turns that into this error.

@@ -73,9 +73,11 @@ export async function start(config: ServeConfig, logger: Logger): Promise<Runnin
   await transport!.start();
   const servers: GrpcServer[] = [];
   const clientPorts: number[] = [];
+  // One metrics registry and handler for the member, whatever the number of client URLs.
+  const onHttpRequest = createAdminHandler(member);
   for (const url of config.listenClientUrls) {
     // As etcd: the gRPC receive limit is the request limit plus room for the envelope.
-    const server = new GrpcServer({ onHttpRequest: createAdminHandler(member), receiveMessageBytesMax: config.maxRequestBytes + grpcOverheadBytes });
+    const server = new GrpcServer({ onHttpRequest, receiveMessageBytesMax: config.maxRequestBytes + grpcOverheadBytes });
     const services = registerApiServices(server, member, { requestBytesMax: config.maxRequestBytes });
     member.onWatchReady((watchId) => services.watchReady(watchId));
     server.addService(HealthService, new HealthChecker().implementation);

@@ -8,4 +8,5 @@ export { bugNames, isBugName, validateConfig, defaultConfig, ConfigError, type B
 export { ConfChangeError } from './confchange.ts';
 export { InvariantError } from './assert.ts';
 export { describeMessage } from './message.ts';
+export { contextKey } from './read-only.ts';
 export * from './types.ts';

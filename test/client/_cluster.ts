@@ -1,23 +1,13 @@
 /** Three real keel members in this process (serve.ts `start`), on loopback, each with its own temp data dir. */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start, type RunningMember } from '../../src/cli/serve.ts';
 import { resolveServeConfig } from '../../src/server/config.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import { KeelClient } from '../../src/client/index.ts';
+import { freePort } from '../_net.ts';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 export interface TestCluster {
   readonly endpoints: string[];

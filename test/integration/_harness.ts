@@ -3,7 +3,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import http2 from 'node:http2';
 import type { ClientHttp2Session, IncomingHttpHeaders } from 'node:http2';
-import { createServer } from 'node:net';
+import { freePort } from '../_net.ts';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -11,6 +11,7 @@ import {
 } from '../../src/server/proto/index.ts';
 import type { RangeResponse, StatusResponse } from '../../src/server/proto/index.ts';
 
+export { freePort };
 export const run = promisify(execFile);
 export const keel = join(import.meta.dirname, '..', '..', 'bin', 'keel');
 export const etcdctlMissing = await run('sh', ['-c', 'command -v etcdctl']).then(() => false, () => true);
@@ -18,16 +19,6 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 export const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 export const fromText = (value: Uint8Array): string => new TextDecoder().decode(value);
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same crash schedule. */
 export function prng(seed: number): () => number {

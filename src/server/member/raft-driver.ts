@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ConfChange, type ConfState, EntryType, MemoryStorage, type Message, type NodeId, RaftNode, type Ready,
-  type ReadState, type Snapshot, decodeConfChange,
+  type ReadState, type Snapshot, contextKey, decodeConfChange,
 } from '../../raft/index.ts';
 import {
   Wal, type StorageLogger, loadNewestSnapshotFile, purgeSnapshotFiles, saveSnapshotFile,
@@ -239,7 +239,7 @@ export class RaftDriver {
     const view = new DataView(id.buffer);
     view.setUint32(0, this.#options.memberId >>> 0);
     view.setUint32(4, this.#requestSequence >>> 0);
-    return { id, key: keyOf(id) };
+    return { id, key: contextKey(id) };
   }
 
   /** Runs the Ready loop until the core has nothing more, one batch (one fsync) at a time. */
@@ -312,7 +312,7 @@ export class RaftDriver {
         const confState = this.node.applyConfChange(change);
         this.#options.stateMachine.applyConfChange(entry.index, change, confState);
       } else if (entry.data.length >= requestIdBytes) {
-        const key = keyOf(entry.data.subarray(0, requestIdBytes));
+        const key = contextKey(entry.data.subarray(0, requestIdBytes));
         let result: unknown;
         try {
           result = this.#options.stateMachine.apply(entry.index, entry.data.subarray(requestIdBytes));
@@ -366,12 +366,7 @@ export class RaftDriver {
   }
 }
 
-function keyOf(bytes: Uint8Array): string {
-  let key = '';
-  for (let i = 0; i < bytes.length; i++) key += String.fromCharCode(bytes[i]!);
-  return key;
-}
 
 function readKey(state: ReadState): { index: number; key: string } {
-  return { index: state.index, key: keyOf(state.requestContext) };
+  return { index: state.index, key: contextKey(state.requestContext) };
 }

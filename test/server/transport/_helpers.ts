@@ -1,5 +1,4 @@
 // Shared fixtures for the transport tests: message builders, a recording logger, transports on port 0.
-import { type AddressInfo, createServer } from 'node:net';
 import { type Message, MessageType, emptyConfState } from '../../../src/raft/types.ts';
 import { PeerTransport } from '../../../src/server/transport/index.ts';
 import type { PeerTransportOptions, TransportLimits, TransportLogger } from '../../../src/server/transport/index.ts';
@@ -95,14 +94,7 @@ export async function waitFor(condition: () => boolean, what: string, limitMs = 
   }
 }
 
-/** A port that was free a moment ago: nothing listens there until a test starts a member on it. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../../_net.ts';
 
 /** Lets the event loop run for a while (used only where nothing observable can be awaited). */
 export async function settle(milliseconds: number): Promise<void> {

@@ -13,6 +13,7 @@ function find(dir, out) {
 }
 
 const only = process.argv.slice(2);
-const files = only.length > 0 ? only : find('test', []).sort();
+// Arguments may be files or folders (every test file under a folder runs).
+const files = only.length > 0 ? only.flatMap((path) => (statSync(path).isDirectory() ? find(path, []).sort() : [path])) : find('test', []).sort();
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
 process.exitCode = result.status ?? 1;

@@ -8,10 +8,7 @@ import type { CallContext, ServiceImplementation } from '../grpc/index.ts';
 import { validateDeleteRangeRequest, validatePutRequest, validateRangeRequest, validateTxnRequest } from '../../kv/index.ts';
 import type * as kv from '../../kv/index.ts';
 import type { MemberBackend } from '../member/backend.ts';
-import {
-  encodeCompactionRequest, encodeDeleteRangeRequest, encodePutRequest, encodeTxnRequest,
-  type KVService, type TxnRequest as WireTxnRequest,
-} from '../proto/index.ts';
+import type { KVService, TxnRequest as WireTxnRequest } from '../proto/index.ts';
 import {
   deleteRangeRequestFromProto, deleteRangeResponseToProto, putRequestFromProto, putResponseToProto, rangeRequestFromProto,
   rangeResponseToProto, responseHeader, txnRequestFromProto, txnResponseToProto,
@@ -34,22 +31,22 @@ export function kvService(backend: MemberBackend, options: ResolvedApiOptions): 
     Range: (wire, context) => translatingErrors(async () => {
       const request = rangeRequestFromProto(wire);
       validateRangeRequest(request);
-      if (!wire.serializable) await backend.readBarrier(context.signal);
+      if (!wire.serializable) await backend.readBarrier(context.cancellation);
       const response = backend.store.range(request);
       return rangeResponseToProto(response, responseHeader(backend.header(), response.header.revision));
     }),
     Put: (wire, context) => translatingErrors(async () => {
       const request = putRequestFromProto(wire);
       validatePutRequest(request);
-      checkSize(encodePutRequest(wire).length);
-      const response = await backend.propose({ kind: 'put', request }, context.signal);
+      checkSize(context.requestBytes);
+      const response = await backend.propose({ kind: 'put', request }, context.cancellation);
       return putResponseToProto(response, responseHeader(backend.header(), response.header.revision));
     }),
     DeleteRange: (wire, context) => translatingErrors(async () => {
       const request = deleteRangeRequestFromProto(wire);
       validateDeleteRangeRequest(request);
-      checkSize(encodeDeleteRangeRequest(wire).length);
-      const response = await backend.propose({ kind: 'deleteRange', request }, context.signal);
+      checkSize(context.requestBytes);
+      const response = await backend.propose({ kind: 'deleteRange', request }, context.cancellation);
       return deleteRangeResponseToProto(response, responseHeader(backend.header(), response.header.revision));
     }),
     Txn: (wire, context) => translatingErrors(async () => {
@@ -59,8 +56,8 @@ export function kvService(backend: MemberBackend, options: ResolvedApiOptions): 
       return txnResponseToProto(response, responseHeader(backend.header(), response.header.revision));
     }),
     Compact: (wire, context) => translatingErrors(async () => {
-      checkSize(encodeCompactionRequest(wire).length);
-      const response = await backend.propose({ kind: 'compaction', request: { revision: wire.revision, physical: wire.physical } }, context.signal);
+      checkSize(context.requestBytes);
+      const response = await backend.propose({ kind: 'compaction', request: { revision: wire.revision, physical: wire.physical } }, context.cancellation);
       return { header: responseHeader(backend.header(), response.header.revision) };
     }),
   };
@@ -68,13 +65,13 @@ export function kvService(backend: MemberBackend, options: ResolvedApiOptions): 
 
 /** etcd serves a txn without writes locally, after a read barrier unless every range in it is serializable. */
 async function readOnlyTxn(backend: MemberBackend, wire: WireTxnRequest, request: kv.TxnRequest, context: CallContext): Promise<kv.TxnResponse> {
-  if (!isSerializable(wire)) await backend.readBarrier(context.signal);
+  if (!isSerializable(wire)) await backend.readBarrier(context.cancellation);
   return backend.store.txn(request);
 }
 
 async function proposeTxn(backend: MemberBackend, wire: WireTxnRequest, request: kv.TxnRequest, context: CallContext, checkSize: (bytes: number) => void): Promise<kv.TxnResponse> {
-  checkSize(encodeTxnRequest(wire).length);
-  return backend.propose({ kind: 'txn', request }, context.signal);
+  checkSize(context.requestBytes);
+  return backend.propose({ kind: 'txn', request }, context.cancellation);
 }
 
 function isReadOnly(request: kv.TxnRequest): boolean {

@@ -10,7 +10,8 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from
 import { ProtoError } from '../proto/errors.ts';
 import { decompress, frameHeaderBytes, MessageDeframer, writeFrameHeader } from './framing.ts';
 import type { MessageEncoding } from './framing.ts';
-import type { MethodHandler, ServerStreamCall } from './handlers.ts';
+import type { GrpcCallRecorder } from './options.ts';
+import type { Cancellation, MethodHandler, ServerStreamCall } from './handlers.ts';
 import { RequestStream } from './request-stream.ts';
 import { assert } from './_assert.ts';
 import { encodeGrpcMessage, GrpcError, Status } from './status.ts';
@@ -37,6 +38,8 @@ const contentType = 'application/grpc';
 const acceptEncodingHeader = 'grpc-accept-encoding';
 /** The timer API takes at most a signed 32-bit delay; longer deadlines are kept but not timed. */
 const timerDelayMsMax = 0x7fffffff;
+/** Waits a handler has open on its call at once (a unary handler has one or two). */
+const abortListenersMax = 1_000;
 
 const defaultResponseHeaders: OutgoingHttpHeaders = Object.freeze({
   [HTTP2_HEADER_STATUS]: 200,
@@ -79,6 +82,8 @@ export interface ServerCallOptions {
   readonly encoding: MessageEncoding;
   /** From `grpc-timeout`; undefined for no deadline. */
   readonly timeoutMs: number | undefined;
+  /** Told how the call ended (metrics); undefined when the server has none. */
+  readonly recorder?: GrpcCallRecorder | undefined;
 }
 
 /**
@@ -93,6 +98,8 @@ export class ServerCall implements ServerStreamCall<unknown> {
   readonly #encoding: MessageEncoding;
   readonly #deframer: MessageDeframer;
   readonly deadlineMs: number | undefined;
+  readonly #recorder: GrpcCallRecorder | undefined;
+  readonly #startedAtMs: number;
   #deadlineTimer: NodeJS.Timeout | undefined;
   /** Requests received; unary and server-stream methods take exactly one. */
   #requestCount = 0;
@@ -103,6 +110,9 @@ export class ServerCall implements ServerStreamCall<unknown> {
   #closed = false;
   #abortController: AbortController | undefined;
   #abortReason: GrpcError | undefined;
+  /** Invariant: empty once aborted (listeners run once). Bounded: one per wait a handler has open. */
+  #abortListeners: (() => void)[] | undefined;
+  #requestBytes = 0;
   #responseHeaders: OutgoingHttpHeaders | undefined;
   #extraTrailers: Record<string, string> | undefined;
   #trailers: OutgoingHttpHeaders = okTrailers;
@@ -116,6 +126,8 @@ export class ServerCall implements ServerStreamCall<unknown> {
     this.#stream = stream;
     this.#headers = options.headers;
     this.#handler = handler;
+    this.#recorder = options.recorder;
+    this.#startedAtMs = options.recorder === undefined ? 0 : performance.now();
     this.#encoding = options.encoding;
     this.#deframer = new MessageDeframer(owner.limits.receiveMessageBytesMax, (payload, compressed) => this.#message(payload, compressed));
     this.deadlineMs = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
@@ -145,6 +157,31 @@ export class ServerCall implements ServerStreamCall<unknown> {
       if (this.#abortReason !== undefined) this.#abortController.abort(this.#abortReason);
     }
     return this.#abortController.signal;
+  }
+
+  get cancellation(): Cancellation {
+    return this;
+  }
+
+  get aborted(): boolean {
+    return this.#abortReason !== undefined;
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (this.#abortReason !== undefined) return; // As with an AbortSignal: an aborted call fires no more.
+    (this.#abortListeners ??= []).push(listener);
+    assert(this.#abortListeners.length <= abortListenersMax, 'a handler waits on a call a bounded number of times at once');
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const listeners = this.#abortListeners;
+    if (listeners === undefined) return;
+    const index = listeners.indexOf(listener);
+    if (index >= 0) listeners.splice(index, 1);
+  }
+
+  get requestBytes(): number {
+    return this.#requestBytes;
   }
 
   get ended(): boolean {
@@ -250,6 +287,7 @@ export class ServerCall implements ServerStreamCall<unknown> {
     if (!this.#ended) {
       // The stream went away before a status was sent: the client reset it or the connection died.
       this.#ended = true;
+      this.#recordEnd(Status.CANCELLED);
       this.#abort(new GrpcError(Status.CANCELLED, 'grpc: the client cancelled the call'));
     }
     this.#rejectDrainWaiters();
@@ -287,6 +325,7 @@ export class ServerCall implements ServerStreamCall<unknown> {
   #message(payload: Uint8Array, compressed: boolean): boolean {
     if (this.#ended) return true;
     const bytes = compressed ? decompress(payload, this.#encoding, this.#owner.limits.receiveMessageBytesMax) : payload;
+    this.#requestBytes = bytes.length;
     let request: unknown;
     try {
       request = this.#handler.decodeRequest(bytes);
@@ -372,6 +411,7 @@ export class ServerCall implements ServerStreamCall<unknown> {
     if (this.#stream.destroyed) return; // 'close' follows and cancels the call.
     if (!this.#headersSent) this.#sendHeaders();
     this.#ended = true;
+    this.#recordEnd(Status.OK);
     this.#clearDeadline();
     this.#trailers = this.#extraTrailers === undefined ? okTrailers : { ...this.#extraTrailers, 'grpc-status': '0' };
     this.#stream.end(frame);
@@ -424,6 +464,7 @@ export class ServerCall implements ServerStreamCall<unknown> {
   #finish(status: Status, message: string): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#recordEnd(status);
     this.#clearDeadline();
     if (status !== Status.OK) {
       // The handler's work is moot once the call failed: abort its signal (a no-op if it already is).
@@ -473,10 +514,18 @@ export class ServerCall implements ServerStreamCall<unknown> {
     if (!stream.readableEnded && stream.isPaused()) stream.resume();
   }
 
+  /** Exactly once per call: every path that sets #ended reports here. */
+  #recordEnd(status: Status): void {
+    this.#recorder?.callEnded(status, (performance.now() - this.#startedAtMs) / 1000);
+  }
+
   #abort(reason: GrpcError): void {
     if (this.#abortReason !== undefined) return;
     this.#abortReason = reason;
     this.#abortController?.abort(reason);
+    const listeners = this.#abortListeners;
+    this.#abortListeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener();
     this.#requests?.fail(reason);
   }
 

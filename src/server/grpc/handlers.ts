@@ -7,10 +7,25 @@ import type { MethodDefinition, MethodKind, ServiceDefinition } from '../proto/s
 import type { RequestStream } from './request-stream.ts';
 import { GrpcError, Status } from './status.ts';
 
+/**
+ * The part of an AbortSignal that waiting on a call needs. A call's `cancellation` offers it without
+ * creating an AbortController (which costs more than a small unary call's whole handling); an AbortSignal
+ * satisfies it too.
+ */
+export interface Cancellation {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 /** What every handler learns about its call. */
 export interface CallContext {
   /** Aborted when the client cancels, the deadline passes or the server shuts down; `reason` is a GrpcError. */
   readonly signal: AbortSignal;
+  /** The same events as `signal`, without an AbortController: for waits on the hot path. */
+  readonly cancellation: Cancellation;
+  /** Size in bytes of the last request message received (uncompressed): etcd's request size limit. */
+  readonly requestBytes: number;
   /** Whether the call has ended from the server's point of view (status decided or stream gone). */
   readonly ended: boolean;
   /** Absolute deadline in ms since the epoch (from `grpc-timeout`), or undefined for none. */

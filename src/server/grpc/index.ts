@@ -13,12 +13,12 @@ export { GrpcError, Status, encodeGrpcMessage, decodeGrpcMessage, isStatus } fro
 export type { GrpcErrorCode } from './status.ts';
 export { unary, serverStream, clientStream, bidirectionalStream, implementService } from './handlers.ts';
 export type {
-  CallContext, ServerStreamCall, MethodHandler, MethodImplementation, ServiceImplementation,
+  Cancellation, CallContext, ServerStreamCall, MethodHandler, MethodImplementation, ServiceImplementation,
   UnaryMethodHandler, ServerStreamMethodHandler, ClientStreamMethodHandler, BidirectionalStreamMethodHandler,
 } from './handlers.ts';
 export { RequestStream } from './request-stream.ts';
 export { HealthChecker } from './health.ts';
 export { grpcServerDefaults, validateGrpcServerOptions, GrpcOptionsError } from './options.ts';
-export type { GrpcServerOptions, ResolvedGrpcServerOptions, HttpRequestHandler } from './options.ts';
+export type { GrpcCallObserver, GrpcCallRecorder, GrpcServerOptions, ResolvedGrpcServerOptions, HttpRequestHandler } from './options.ts';
 export { MessageDeframer, frameMessage, writeFrameHeader, frameHeaderBytes, parseGrpcTimeout, acceptedEncodings } from './framing.ts';
 export { http2Preface, classifyPrefix } from './sniff.ts';

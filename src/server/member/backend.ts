@@ -1,3 +1,4 @@
+import type { Cancellation } from '../grpc/index.ts';
 import type {
   AlarmRequest, AlarmResponse, CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
   KvStore, LeaseGrantRequest, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseRevokeRequest, LeaseRevokeResponse,
@@ -69,9 +70,9 @@ export interface MemberBackend {
    * `GrpcError`-compatible error (etcd's codes and messages: `etcdserver: request timed out`,
    * `etcdserver: leader changed`, `etcdserver: no leader`, `etcdserver: too many requests`, store errors).
    */
-  propose<K extends ReplicatedRequest['kind']>(request: ReplicatedRequest & { kind: K }, signal: AbortSignal): Promise<ReplicatedResponse<K>>;
+  propose<K extends ReplicatedRequest['kind']>(request: ReplicatedRequest & { kind: K }, signal: Cancellation): Promise<ReplicatedResponse<K>>;
   /** Resolves once a linearizable read may be served from `store` (ReadIndex, then wait for apply). */
-  readBarrier(signal: AbortSignal): Promise<void>;
+  readBarrier(signal: Cancellation): Promise<void>;
   /** Renews a lease on the leader (a follower forwards); resolves with the remaining TTL. */
   leaseKeepAlive(id: number, signal: AbortSignal): Promise<LeaseKeepAliveResponse>;
   leaseTimeToLive(request: LeaseTimeToLiveRequest, signal: AbortSignal): Promise<LeaseTimeToLiveResponse>;

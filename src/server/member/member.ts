@@ -1,14 +1,16 @@
 import { ConfChangeTransition, ConfChangeType, type Message, Role } from '../../raft/index.ts';
 import { KvStore, type LeaseKeepAliveResponse, type LeaseTimeToLiveRequest, type LeaseTimeToLiveResponse } from '../../kv/index.ts';
 import type { StorageLogger } from '../../storage/index.ts';
-import { GrpcError, Status } from '../grpc/index.ts';
+import { type Cancellation, GrpcError, Status } from '../grpc/index.ts';
 import { ClientError, KeelClient } from '../../client/index.ts';
 import type {
   HeaderInfo, MemberBackend, MemberInfo, MemberStatus, ReplicatedRequest, ReplicatedResponse,
 } from './backend.ts';
-import { DriverError, type DriverTransport, RaftDriver } from './raft-driver.ts';
-import { type MemberAnnouncement, MemberRegistry, StoreMachine, encodeCommand, memberIdOf } from './store-machine.ts';
+import { DriverError, type DriverTransport, RaftDriver, requestIdBytes } from './raft-driver.ts';
+import { type MemberAnnouncement, MemberRegistry, StoreMachine, memberIdOf } from './store-machine.ts';
+import { encodeCommand } from './_command-codec.ts';
 import { encodeValue, type PlainValue } from './_value-codec.ts';
+import type { MemberMetrics } from '../metrics.ts';
 
 export const keelVersion = '3.4.23-keel.0.1.0';
 /** How often the leader looks for expired leases and due checkpoints. */
@@ -42,6 +44,8 @@ export interface MemberOptions {
   readonly logger: StorageLogger;
   /** Builds the peer transport once the member knows its ID; the transport reports back through `events`. */
   readonly transport: (memberId: number, clusterId: bigint, events: TransportEvents) => MemberTransport;
+  /** Where the member and its driver report (src/server/metrics.ts); none when absent. */
+  readonly metrics?: MemberMetrics;
 }
 
 /** What the peer transport reports to the member. */
@@ -115,7 +119,8 @@ export class Member implements MemberBackend {
       unreachable: (peer) => this.#driver.reportUnreachable(peer),
       snapshotStatus: (peer, ok) => this.#driver.reportSnapshot(peer, ok),
     });
-    const machine = new StoreMachine(this.store, this.#members);
+    const storeMachine = new StoreMachine(this.store, this.#members);
+    const machine = options.metrics?.instrumentStateMachine(storeMachine) ?? storeMachine;
     const founding = options.initialClusterState === 'new'
       ? options.initialCluster.map((member) => memberIdOf(member.name, member.peerUrls, options.initialClusterToken))
       : null;
@@ -124,8 +129,9 @@ export class Member implements MemberBackend {
       transport: this.#transport, logger: options.logger, tickMs: options.heartbeatIntervalMs,
       electionTicks: Math.max(2, Math.round(options.electionTimeoutMs / options.heartbeatIntervalMs)),
       snapshotEntries: options.snapshotCount, compactionTailEntries: options.snapshotCatchupEntries,
-      now: () => performance.now(), random: Math.random,
+      now: () => performance.now(), random: Math.random, metrics: options.metrics,
     });
+    options.metrics?.attach({ memberId: this.id, clusterId: this.clusterId, store: this.store, driver: this.#driver });
     this.#refreshPeers();
     this.#driver.start();
     this.#leaseTimer = setInterval(() => this.#leaseSweep(), leaseSweepIntervalMs);
@@ -137,7 +143,7 @@ export class Member implements MemberBackend {
     const request = { id: this.id, name: this.#options.name, clientUrls: this.#options.advertiseClientUrls };
     for (let attempt = 0; attempt < publishAttemptsMax && !this.#stopped; attempt++) {
       try {
-        await this.#driver.propose(encodeCommand({ kind: 'memberAttributes', request }), AbortSignal.timeout(this.#options.electionTimeoutMs * 2));
+        await this.#driver.propose(encodeCommand({ kind: 'memberAttributes', request }, requestIdBytes), AbortSignal.timeout(this.#options.electionTimeoutMs * 2));
         return;
       } catch {
         await new Promise((resolve) => setTimeout(resolve, this.#options.electionTimeoutMs / 2));
@@ -167,15 +173,16 @@ export class Member implements MemberBackend {
     return { clusterId: this.clusterId, memberId: BigInt(this.id), revision: this.store.revision, raftTerm: this.#driver.node.status().term };
   }
 
-  async propose<K extends ReplicatedRequest['kind']>(request: ReplicatedRequest & { kind: K }, signal: AbortSignal): Promise<ReplicatedResponse<K>> {
+  async propose<K extends ReplicatedRequest['kind']>(request: ReplicatedRequest & { kind: K }, signal: Cancellation): Promise<ReplicatedResponse<K>> {
     try {
-      return (await this.#driver.propose(encodeCommand(request), signal)) as ReplicatedResponse<K>;
+      return (await this.#driver.propose(encodeCommand(request, requestIdBytes), signal)) as ReplicatedResponse<K>;
     } catch (error) {
+      if (error instanceof DriverError) this.#options.metrics?.proposalFailed();
       throw translate(error);
     }
   }
 
-  async readBarrier(signal: AbortSignal): Promise<void> {
+  async readBarrier(signal: Cancellation): Promise<void> {
     try {
       await this.#driver.readBarrier(signal);
     } catch (error) {
@@ -193,7 +200,7 @@ export class Member implements MemberBackend {
     const response = this.store.leaseKeepAlive({ id });
     if (response.checkpointClearRequired) {
       // A checkpointed remainder must not outlive the renewal: a new leader would restore it (etcd's Renew).
-      await this.#driver.propose(encodeCommand({ kind: 'leaseCheckpoint', request: { checkpoints: [{ id, remainingTtl: 0 }] } }), signal)
+      await this.#driver.propose(encodeCommand({ kind: 'leaseCheckpoint', request: { checkpoints: [{ id, remainingTtl: 0 }] } }, requestIdBytes), signal)
         .catch((error: unknown) => this.#options.logger.warn('lease checkpoint after renewal failed', { lease: id, error: String(error) }));
     }
     return response;
@@ -324,11 +331,11 @@ export class Member implements MemberBackend {
     if (!isLeader) return;
     const signal = AbortSignal.timeout(this.#options.electionTimeoutMs * 5);
     for (const id of this.store.expiredLeases(leaseRevocationsPerSweepMax)) {
-      this.propose({ kind: 'leaseRevoke', request: { id } }, signal).catch(() => undefined);
+      this.propose({ kind: 'leaseRevoke', request: { id } }, signal).then(() => this.#options.metrics?.leaseExpired(), () => undefined);
     }
     const checkpoints = this.store.leaseCheckpointsDue(leaseRevocationsPerSweepMax);
     if (checkpoints.length > 0) {
-      this.#driver.propose(encodeCommand({ kind: 'leaseCheckpoint', request: { checkpoints } }), signal).catch(() => undefined);
+      this.#driver.propose(encodeCommand({ kind: 'leaseCheckpoint', request: { checkpoints } }, requestIdBytes), signal).catch(() => undefined);
     }
   }
 }

@@ -5,8 +5,11 @@ import {
   type ReadState, type Snapshot, contextKey, decodeConfChange,
 } from '../../raft/index.ts';
 import {
-  Wal, type StorageLogger, loadNewestSnapshotFile, purgeSnapshotFiles, saveSnapshotFile,
+  Wal, type StorageLogger, type WalStatistics, loadNewestSnapshotFile, purgeSnapshotFiles, saveSnapshotFile,
 } from '../../storage/index.ts';
+import { assert } from '../../storage/errors.ts';
+import type { Cancellation } from '../grpc/index.ts';
+import type { DriverMetrics } from '../metrics.ts';
 
 /**
  * The member's driver loop: runs the Raft core's Ready/Advance cycle against the WAL, snapshot files, a
@@ -46,11 +49,17 @@ export interface RaftDriverOptions {
   /** Monotonic milliseconds. */
   readonly now: () => number;
   readonly random: () => number;
+  /** Reports leader changes, campaigns, fsync and snapshot durations (src/server/metrics.ts). */
+  readonly metrics?: DriverMetrics;
 }
 
 /** Bound on proposals and reads waiting on one member (etcd answers "too many requests" past it). */
 export const waitingRequestsMax = 100_000;
-const requestIdBytes = 8;
+/**
+ * Every proposal's data starts with a request ID: the proposing member's ID (low 32 bits) and a sequence
+ * number, so the member that proposed an entry finds its waiter when applying it.
+ */
+export const requestIdBytes = 8;
 
 export class DriverError extends Error {
   constructor(readonly code: 'DRIVER_DROPPED' | 'DRIVER_TOO_MANY_REQUESTS' | 'DRIVER_STOPPED' | 'DRIVER_ABORTED', message: string) {
@@ -71,7 +80,7 @@ export class RaftDriver {
   readonly #options: RaftDriverOptions;
   readonly #snapshotDirectory: string;
   /** Proposals made here, by request ID, resolved when their entry is applied. */
-  readonly #proposals = new Map<string, Waiter>();
+  readonly #proposals = new Map<number, Waiter>();
   /** ReadIndex requests made here, by context, resolved once the read index is applied. */
   readonly #reads = new Map<string, Waiter>();
   /** Read states whose index is not yet applied. */
@@ -108,7 +117,7 @@ export class RaftDriver {
     // Without a loadable snapshot, replay must start from the beginning of the log (or fail clearly with
     // WAL_SNAPSHOT_MISMATCH if it was released), not from the newest marker.
     const snapshotIndexMax = loaded?.snapshot.metadata.index ?? 0;
-    const { wal, replay } = await Wal.open(walDirectory, { logger: options.logger, snapshotIndexMax });
+    const { wal, replay } = await Wal.open(walDirectory, { logger: options.logger, snapshotIndexMax, onSynced: options.metrics?.walSynced });
     const storage = new MemoryStorage();
     let applied = 0;
     if (loaded !== null) {
@@ -123,7 +132,7 @@ export class RaftDriver {
   }
 
   static async #create(options: RaftDriverOptions, walDirectory: string, snapshotDirectory: string): Promise<RaftDriver> {
-    const wal = await Wal.create(walDirectory, { logger: options.logger, metadata: new TextEncoder().encode(String(options.memberId)) });
+    const wal = await Wal.create(walDirectory, { logger: options.logger, metadata: new TextEncoder().encode(String(options.memberId)), onSynced: options.metrics?.walSynced });
     if (options.initialVoters === null) return new RaftDriver(options, wal, new MemoryStorage(), 0);
     // A founding member starts from the bootstrap snapshot (index 1) that holds the membership.
     const storage = new MemoryStorage({ voters: options.initialVoters });
@@ -169,13 +178,17 @@ export class RaftDriver {
     this.#schedule();
   }
 
-  /** Proposes a command; resolves with the state machine's result once it is applied here. */
-  propose(command: Uint8Array, signal: AbortSignal): Promise<unknown> {
-    const { id, key } = this.#nextRequestId();
-    const data = new Uint8Array(requestIdBytes + command.length);
-    data.set(id, 0);
-    data.set(command, requestIdBytes);
-    return this.#wait(this.#proposals, key, signal, () => this.node.propose(data));
+  /**
+   * Proposes a command; resolves with the state machine's result once it is applied here. The first
+   * `requestIdBytes` bytes of `data` are the driver's: it writes the request ID there (so a command is
+   * encoded once, with room in front, and never copied).
+   */
+  propose(data: Uint8Array, signal: Cancellation): Promise<unknown> {
+    assert(data.length >= requestIdBytes, 'a proposal has room for its request ID');
+    const sequence = this.#nextSequence();
+    writeUint32(data, 0, this.#options.memberId >>> 0);
+    writeUint32(data, 4, sequence);
+    return this.#wait(this.#proposals, sequence, signal, () => this.node.propose(data));
   }
 
   proposeConfChange(change: ConfChange): boolean {
@@ -202,12 +215,14 @@ export class RaftDriver {
   }
 
   /** Resolves once a linearizable read may be served from the local state machine (ReadIndex). */
-  readBarrier(signal: AbortSignal): Promise<void> {
-    const { id, key } = this.#nextRequestId();
-    return this.#wait(this.#reads, key, signal, () => this.node.readIndex(id)).then(() => undefined);
+  readBarrier(signal: Cancellation): Promise<void> {
+    const id = new Uint8Array(requestIdBytes);
+    writeUint32(id, 0, this.#options.memberId >>> 0);
+    writeUint32(id, 4, this.#nextSequence());
+    return this.#wait(this.#reads, contextKey(id), signal, () => this.node.readIndex(id)).then(() => undefined);
   }
 
-  #wait(waiters: Map<string, Waiter>, key: string, signal: AbortSignal, submit: () => boolean): Promise<unknown> {
+  #wait<Key>(waiters: Map<Key, Waiter>, key: Key, signal: Cancellation, submit: () => boolean): Promise<unknown> {
     if (this.#stopped) return Promise.reject(new DriverError('DRIVER_STOPPED', 'etcdserver: server stopped'));
     if (this.#proposals.size + this.#reads.size >= waitingRequestsMax) {
       return Promise.reject(new DriverError('DRIVER_TOO_MANY_REQUESTS', 'etcdserver: too many requests'));
@@ -233,13 +248,9 @@ export class RaftDriver {
     });
   }
 
-  #nextRequestId(): { id: Uint8Array; key: string } {
-    this.#requestSequence++;
-    const id = new Uint8Array(requestIdBytes);
-    const view = new DataView(id.buffer);
-    view.setUint32(0, this.#options.memberId >>> 0);
-    view.setUint32(4, this.#requestSequence >>> 0);
-    return { id, key: contextKey(id) };
+  #nextSequence(): number {
+    this.#requestSequence = (this.#requestSequence + 1) >>> 0;
+    return this.#requestSequence;
   }
 
   /** Runs the Ready loop until the core has nothing more, one batch (one fsync) at a time. */
@@ -255,6 +266,7 @@ export class RaftDriver {
   async #processReadies(): Promise<void> {
     while (!this.#stopped && this.node.hasReady()) {
       const ready = this.node.ready();
+      this.#options.metrics?.observeReady(ready);
       // The leader's appends leave before its own fsync (thesis §10.2.1): they do not promise anything.
       this.#options.transport.send(ready.messages);
       await this.#persist(ready);
@@ -312,16 +324,17 @@ export class RaftDriver {
         const confState = this.node.applyConfChange(change);
         this.#options.stateMachine.applyConfChange(entry.index, change, confState);
       } else if (entry.data.length >= requestIdBytes) {
-        const key = contextKey(entry.data.subarray(0, requestIdBytes));
+        const data = entry.data;
+        const ownProposal = readUint32(data, 0) === this.#options.memberId >>> 0;
         let result: unknown;
         try {
           result = this.#options.stateMachine.apply(entry.index, entry.data.subarray(requestIdBytes));
         } catch (error) {
           result = error;
         }
-        const waiter = this.#proposals.get(key);
+        const waiter = ownProposal ? this.#proposals.get(readUint32(data, 4)) : undefined;
         if (waiter !== undefined) {
-          this.#proposals.delete(key);
+          this.#proposals.delete(readUint32(data, 4));
           if (result instanceof Error) waiter.reject(result);
           else waiter.resolve(result);
         }
@@ -349,9 +362,11 @@ export class RaftDriver {
   async #maybeSnapshot(): Promise<void> {
     if (this.#appliedIndex - this.#snapshotIndex < this.#options.snapshotEntries) return;
     const index = this.#appliedIndex;
+    const startedAtMs = this.#options.now();
     const snapshot = this.storage.createSnapshot(index, this.node.status().confState, this.#options.stateMachine.snapshot());
     await saveSnapshotFile(this.#snapshotDirectory, snapshot, { logger: this.#options.logger });
     await this.#wal.saveSnapshotMarker({ index, term: snapshot.metadata.term });
+    this.#options.metrics?.snapshotSaved(this.#options.now() - startedAtMs);
     this.#snapshotIndex = index;
     const compactTo = index - this.#options.compactionTailEntries;
     if (compactTo > this.storage.firstIndex()) {
@@ -361,11 +376,31 @@ export class RaftDriver {
     await purgeSnapshotFiles(this.#snapshotDirectory, { logger: this.#options.logger });
   }
 
+  /** Proposals made here and not yet applied (metrics). */
+  get pendingProposals(): number {
+    return this.#proposals.size;
+  }
+
+  get walStatistics(): WalStatistics {
+    return this.#wal.statistics;
+  }
+
   get appliedIndex(): number {
     return this.#appliedIndex;
   }
 }
 
+
+function writeUint32(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value >>> 24;
+  bytes[offset + 1] = (value >>> 16) & 0xff;
+  bytes[offset + 2] = (value >>> 8) & 0xff;
+  bytes[offset + 3] = value & 0xff;
+}
+
+function readUint32(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
+}
 
 function readKey(state: ReadState): { index: number; key: string } {
   return { index: state.index, key: contextKey(state.requestContext) };

@@ -3,7 +3,8 @@ import { type ConfChange, ConfChangeType, type ConfState } from '../../raft/inde
 import type { KvStore, LeaseCheckpointRequest } from '../../kv/index.ts';
 import type { MemberInfo, ReplicatedRequest } from './backend.ts';
 import type { StateMachine } from './raft-driver.ts';
-import { type PlainValue, ValueCodecError, decodeValue, encodeValue } from './_value-codec.ts';
+import { type PlainValue, decodeValue, encodeValue } from './_value-codec.ts';
+import { CommandCodecError, decodeCommand } from './_command-codec.ts';
 
 /** Every command a member replicates: the API's writes plus the leader's own lease checkpoints. */
 export type StoreCommand =
@@ -11,18 +12,6 @@ export type StoreCommand =
   | { readonly kind: 'leaseCheckpoint'; readonly request: LeaseCheckpointRequest }
   /** A member publishes its name and client URLs once it runs (etcd's "publish"). */
   | { readonly kind: 'memberAttributes'; readonly request: { readonly id: number; readonly name: string; readonly clientUrls: readonly string[] } };
-
-export function encodeCommand(command: StoreCommand): Uint8Array {
-  return encodeValue(command as unknown as PlainValue);
-}
-
-export function decodeCommand(bytes: Uint8Array): StoreCommand {
-  const value = decodeValue(bytes) as { kind?: unknown; request?: unknown } | null;
-  if (value === null || typeof value !== 'object' || typeof value.kind !== 'string' || typeof value.request !== 'object') {
-    throw new ValueCodecError('not a store command');
-  }
-  return value as StoreCommand;
-}
 
 /** What a member announces about itself when it joins: carried in the ConfChange context. */
 export interface MemberAnnouncement {
@@ -115,7 +104,7 @@ export class StoreMachine implements StateMachine {
       case 'leaseCheckpoint': return store.leaseCheckpoint(command.request);
       case 'alarm': return store.alarm(command.request);
       case 'memberAttributes': return this.members.setAttributes(command.request.id, command.request.name, command.request.clientUrls);
-      default: throw new ValueCodecError(`unknown command kind ${(command as { kind: string }).kind}`);
+      default: throw new CommandCodecError(`unknown command kind ${(command as { kind: string }).kind}`);
     }
   }
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfChange, ConfState, Message } from '../../../src/raft/index.ts';
-import { RaftDriver, type StateMachine } from '../../../src/server/member/raft-driver.ts';
+import { RaftDriver, requestIdBytes, type StateMachine } from '../../../src/server/member/raft-driver.ts';
 import type { StorageLogger } from '../../../src/storage/index.ts';
 
 /** A small real state machine: an append-only list of commands, snapshotted as JSON. */
@@ -84,7 +84,13 @@ class Cluster {
   }
 }
 
-const encode = (text: string) => new TextEncoder().encode(text);
+/** A command with the room in front that the driver fills with the request ID. */
+const encode = (text: string) => {
+  const body = new TextEncoder().encode(text);
+  const data = new Uint8Array(requestIdBytes + body.length);
+  data.set(body, requestIdBytes);
+  return data;
+};
 
 test('three drivers elect a leader, replicate proposals durably, and answer a linearizable read', { timeout: 30_000 }, async () => {
   const root = await mkdtemp(join(tmpdir(), 'keel-driver-'));

@@ -8,6 +8,11 @@ import { AlarmType, EventType, type DeleteRangeResponse, type KeyValue, type Put
 import { type Output, UsageError, exitCodes } from './output.ts';
 import { eventJson, goDuration, headerJson, hex16, hexSpace16, humanBytes, jsonText, keyValueJson, memberJson, omitEmpty, table, type JsonValue } from './_client-format.ts';
 import { parseTxn } from './_client-txn.ts';
+import { RestoreError, restoreSnapshot } from '../server/member/restore.ts';
+import { parseInitialCluster } from '../server/config.ts';
+import type { StorageLogger } from '../storage/index.ts';
+
+const silentLogger: StorageLogger = { info: () => undefined, warn: () => undefined };
 
 export const clientUsage = `usage: keel <get|put|del|txn|watch|lease|member|endpoint|snapshot|compaction|alarm> [args] [flags]
   keel get KEY [RANGE_END] [--prefix] [--from-key] [--limit N] [--rev N] [--keys-only] [--count-only]
@@ -17,13 +22,14 @@ export const clientUsage = `usage: keel <get|put|del|txn|watch|lease|member|endp
   keel watch KEY [RANGE_END] [--prefix] [--rev N] [--prev-kv]
   keel lease grant TTL | revoke ID | keep-alive [--once] ID | timetolive ID [--keys] | list
   keel member list | add NAME --peer-urls URLS [--learner] | remove ID | promote ID
-  keel endpoint status | health [--cluster]     keel snapshot save FILE
+  keel endpoint status | health [--cluster]     keel snapshot save FILE | restore FILE [--name --data-dir
+  --initial-cluster --initial-cluster-token --initial-advertise-peer-urls --skip-hash-check]
   keel compaction REV                          keel alarm list | disarm
 global flags: --endpoints HOST:PORT,... (or KEEL_ENDPOINTS; default 127.0.0.1:2379), -w/--write-out simple|json|table,
   --command-timeout 5s`;
 
-const booleanFlags = new Set(['prefix', 'from-key', 'prev-kv', 'keys-only', 'count-only', 'print-value-only', 'keys', 'once', 'learner', 'cluster', 'interactive', 'hex', 'physical']);
-const valueFlags = new Set(['endpoints', 'write-out', 'limit', 'rev', 'consistency', 'sort-by', 'order', 'lease', 'peer-urls', 'command-timeout', 'dial-timeout', 'keepalive-time', 'keepalive-timeout']);
+const booleanFlags = new Set(['skip-hash-check', 'prefix', 'from-key', 'prev-kv', 'keys-only', 'count-only', 'print-value-only', 'keys', 'once', 'learner', 'cluster', 'interactive', 'hex', 'physical']);
+const valueFlags = new Set(['name', 'data-dir', 'initial-cluster', 'initial-cluster-token', 'initial-advertise-peer-urls', 'endpoints', 'write-out', 'limit', 'rev', 'consistency', 'sort-by', 'order', 'lease', 'peer-urls', 'command-timeout', 'dial-timeout', 'keepalive-time', 'keepalive-timeout']);
 /** Arguments a command line may carry. */
 const argumentsMax = 256;
 
@@ -429,6 +435,27 @@ const snapshotHandlers: Record<string, Handler> = {
     const { rename } = await import('node:fs/promises');
     await rename(partial, path);
     context.output.out(`Snapshot saved at ${path}`);
+    return exitCodes.ok;
+  },
+  /** etcdctl 3.4's `snapshot restore`: a new data directory (no server is contacted). */
+  async restore(context) {
+    const path = context.args.positional[1];
+    if (path === undefined) throw new UsageError('snapshot restore expects one argument');
+    const flags = context.args.flags;
+    const name = flags.get('name') ?? 'default';
+    const peerUrls = (flags.get('initial-advertise-peer-urls') ?? 'http://localhost:2380').split(',');
+    const initialCluster = parseInitialCluster(flags.get('initial-cluster') ?? `${name}=${peerUrls.join(`,${name}=`)}`);
+    const dataDirectory = flags.get('data-dir') ?? `${name}.keel`;
+    const result = await restoreSnapshot({
+      file: path, dataDirectory, name, initialCluster, initialClusterToken: flags.get('initial-cluster-token') ?? 'etcd-cluster',
+      skipHashCheck: context.flag('skip-hash-check'), logger: silentLogger,
+    }).catch((error: unknown) => {
+      if (!(error instanceof RestoreError)) throw error;
+      context.output.error(`Error: ${error.message}`);
+      return null;
+    });
+    if (result === null) return exitCodes.violation;
+    context.output.out(`Restored snapshot ${path} into ${dataDirectory}: member ${result.memberId.toString(16)}, cluster ${result.clusterId.toString(16)}, revision ${result.revision}, ${result.keys} keys`);
     return exitCodes.ok;
   },
 };

@@ -340,7 +340,7 @@ export class Member implements MemberBackend {
   }
 }
 
-function clusterIdOf(members: readonly InitialMember[], token: string): bigint {
+export function clusterIdOf(members: readonly InitialMember[], token: string): bigint {
   const ids = members.map((member) => memberIdOf(member.name, member.peerUrls, token)).sort((a, b) => a - b);
   return BigInt(memberIdOf(ids.join(','), [], token));
 }

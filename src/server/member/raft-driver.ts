@@ -51,6 +51,12 @@ export interface RaftDriverOptions {
   readonly random: () => number;
   /** Reports leader changes, campaigns, fsync and snapshot durations (src/server/metrics.ts). */
   readonly metrics?: DriverMetrics;
+  /**
+   * How long a proposal or read may wait before it fails with "request timed out" (etcd's ReqTimeout:
+   * 5 s plus two election timeouts, the default). A request to a leader that died does not hang until the
+   * client gives up.
+   */
+  readonly requestTimeoutMs?: number;
 }
 
 /** Bound on proposals and reads waiting on one member (etcd answers "too many requests" past it). */
@@ -62,7 +68,7 @@ export const waitingRequestsMax = 100_000;
 export const requestIdBytes = 8;
 
 export class DriverError extends Error {
-  constructor(readonly code: 'DRIVER_DROPPED' | 'DRIVER_TOO_MANY_REQUESTS' | 'DRIVER_STOPPED' | 'DRIVER_ABORTED', message: string) {
+  constructor(readonly code: 'DRIVER_DROPPED' | 'DRIVER_TOO_MANY_REQUESTS' | 'DRIVER_STOPPED' | 'DRIVER_ABORTED' | 'DRIVER_TIMEOUT', message: string) {
     super(message);
     this.name = 'DriverError';
   }
@@ -71,6 +77,10 @@ export class DriverError extends Error {
 interface Waiter {
   resolve(result: unknown): void;
   reject(error: Error): void;
+  /** When the request fails with a timeout (driver clock). */
+  readonly deadlineMs: number;
+  /** The leader when the request started: a timeout after it changed says so, as etcd's does. */
+  readonly leaderAtStart: NodeId;
 }
 
 export class RaftDriver {
@@ -88,6 +98,7 @@ export class RaftDriver {
   #requestSequence = 0;
   #ticker: NodeJS.Timeout | null = null;
   #lastTickAtMs: number;
+  readonly #requestTimeoutMs: number;
   #processing = false;
   #stopped = false;
   #appliedIndex: number;
@@ -101,6 +112,8 @@ export class RaftDriver {
     this.#appliedIndex = applied;
     this.#snapshotIndex = applied;
     this.#lastTickAtMs = options.now();
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 5_000 + 2 * options.electionTicks * options.tickMs;
+    assert(this.#requestTimeoutMs > 0, 'a request timeout is positive');
     this.node = new RaftNode({
       id: options.memberId, storage, applied, electionTicks: options.electionTicks, heartbeatTicks: 1,
       random: { nextInt: (bound) => Math.floor(options.random() * bound) },
@@ -162,6 +175,8 @@ export class RaftDriver {
 
   #tick(): void {
     const now = this.#options.now();
+    this.#expireRequests(this.#proposals, now);
+    this.#expireRequests(this.#reads, now);
     // Deliver every tick that elapsed (a pause or a busy loop must not stretch the leader's lease).
     let ticks = Math.floor((now - this.#lastTickAtMs) / this.#options.tickMs);
     if (ticks <= 0) return;
@@ -237,6 +252,7 @@ export class RaftDriver {
       waiters.set(key, {
         resolve: (result) => { signal.removeEventListener('abort', onAbort); resolve(result); },
         reject: (error) => { signal.removeEventListener('abort', onAbort); reject(error); },
+        deadlineMs: this.#options.now() + this.#requestTimeoutMs, leaderAtStart: this.node.status().lead,
       });
       if (!submit()) {
         waiters.delete(key);
@@ -246,6 +262,16 @@ export class RaftDriver {
       }
       this.#schedule();
     });
+  }
+
+  /** Fails requests past their deadline. Maps keep insertion order, which is deadline order: stop at the first live one. */
+  #expireRequests<Key>(waiters: Map<Key, Waiter>, now: number): void {
+    for (const [key, waiter] of waiters) {
+      if (waiter.deadlineMs > now) return;
+      waiters.delete(key);
+      const leaderChanged = waiter.leaderAtStart !== 0 && waiter.leaderAtStart !== this.node.status().lead;
+      waiter.reject(new DriverError('DRIVER_TIMEOUT', leaderChanged ? 'etcdserver: request timed out, possibly due to previous leader failure' : 'etcdserver: request timed out'));
+    }
   }
 
   #nextSequence(): number {

@@ -30,7 +30,7 @@ class Cluster {
   readonly drivers = new Map<number, RaftDriver>();
   readonly machines = new Map<number, ListMachine>();
   readonly down = new Set<number>();
-  constructor(readonly root: string, readonly snapshotEntries = 1000, readonly compactionTailEntries = 100) {}
+  constructor(readonly root: string, readonly snapshotEntries = 1000, readonly compactionTailEntries = 100, readonly requestTimeoutMs?: number) {}
 
   async start(id: number): Promise<void> {
     const machine = new ListMachine();
@@ -38,7 +38,7 @@ class Cluster {
       memberId: id, dataDirectory: join(this.root, `m${id}`), initialVoters: [1, 2, 3], stateMachine: machine,
       transport: { send: (messages) => this.route(messages) }, logger: quietLogger,
       tickMs: 10, electionTicks: 10, snapshotEntries: this.snapshotEntries, compactionTailEntries: this.compactionTailEntries,
-      now: () => performance.now(), random: Math.random,
+      now: () => performance.now(), random: Math.random, requestTimeoutMs: this.requestTimeoutMs,
     });
     this.drivers.set(id, driver);
     this.machines.set(id, machine);
@@ -127,6 +127,30 @@ test('a stopped leader is replaced, and restarted it recovers from its WAL and c
     const expected = [...Array.from({ length: 10 }, (_, i) => `a${i}`), ...Array.from({ length: 100 }, (_, i) => `b${i}`)];
     await cluster.waitFor(() => cluster.machines.get(first)!.values.length === expected.length, 'the restarted member to catch up');
     assert.deepEqual(cluster.machines.get(first)!.values, expected);
+  } finally {
+    await cluster.stopAll();
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a proposal forwarded to a leader that died fails with a timeout naming the leader change, not a hang', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'keel-driver-timeout-'));
+  const cluster = new Cluster(root, 1000, 100, 400);
+  try {
+    for (const id of [1, 2, 3]) await cluster.start(id);
+    const leader = await cluster.leader();
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    await cluster.stop(leader);
+    // The follower still believes in the old leader: it forwards the proposal, which is lost.
+    const outcome = await cluster.drivers.get(follower)!.propose(encode('lost'), AbortSignal.timeout(30_000)).then(
+      () => null, (error: Error & { code?: string }) => error);
+    assert.ok(outcome !== null, 'the lost proposal does not succeed');
+    assert.equal(outcome.code, 'DRIVER_TIMEOUT');
+    assert.match(outcome.message, /^etcdserver: request timed out, possibly due to previous leader failure$/);
+    // The cluster goes on: the new leader takes the same write.
+    const next = await cluster.leader([leader]);
+    await cluster.drivers.get(next)!.propose(encode('retried'), AbortSignal.timeout(5000));
+    assert.ok(cluster.machines.get(next)!.values.includes('retried'));
   } finally {
     await cluster.stopAll();
     await rm(root, { recursive: true, force: true });

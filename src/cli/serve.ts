@@ -4,7 +4,8 @@ import { HealthService } from '../server/proto/index.ts';
 import { ConfigError, type ServeConfig, flagNames, resolveServeConfig } from '../server/config.ts';
 import { createAdminHandler } from '../server/admin-http.ts';
 import { createLogger, type Logger } from '../server/logger.ts';
-import { Member, type MemberTransport, type TransportEvents } from '../server/member/member.ts';
+import { Member, type MemberTransport, type TransportEvents, keelVersion } from '../server/member/member.ts';
+import { MemberMetrics } from '../server/metrics.ts';
 import { PeerTransport } from '../server/transport/index.ts';
 import { registerApiServices } from '../server/api/index.ts';
 
@@ -49,6 +50,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
 
 export interface RunningMember {
   readonly member: Member;
+  readonly metrics: MemberMetrics;
   readonly clientPorts: readonly number[];
   stop(): Promise<void>;
 }
@@ -58,27 +60,30 @@ export async function start(config: ServeConfig, logger: Logger): Promise<Runnin
   await mkdir(config.dataDir, { recursive: true });
   const peerUrl = new URL(config.listenPeerUrls[0]!);
   let transport: PeerTransport | null = null;
+  const metrics = new MemberMetrics({ name: config.name, version: keelVersion });
   const member = await Member.start({
     name: config.name, dataDirectory: config.dataDir, initialCluster: config.initialCluster,
     initialClusterToken: config.initialClusterToken, initialClusterState: config.initialClusterState,
     advertiseClientUrls: config.advertiseClientUrls, heartbeatIntervalMs: config.heartbeatIntervalMs,
     electionTimeoutMs: config.electionTimeoutMs, snapshotCount: config.snapshotCount,
     snapshotCatchupEntries: config.snapshotCatchupEntries,
-    quotaBackendBytes: config.quotaBackendBytes, logger,
+    quotaBackendBytes: config.quotaBackendBytes, logger, metrics,
     transport: (memberId, clusterId, events) => {
-      transport = createTransport(memberId, clusterId, peerUrl, events, logger);
+      transport = createTransport(memberId, clusterId, peerUrl, events, { logger, metrics });
       return adapt(transport);
     },
   });
   await transport!.start();
+  metrics.attachTransport(transport!);
   const servers: GrpcServer[] = [];
   const clientPorts: number[] = [];
   // One metrics registry and handler for the member, whatever the number of client URLs.
-  const onHttpRequest = createAdminHandler(member);
+  const onHttpRequest = createAdminHandler(member, { metrics });
   for (const url of config.listenClientUrls) {
     // As etcd: the gRPC receive limit is the request limit plus room for the envelope.
-    const server = new GrpcServer({ onHttpRequest, receiveMessageBytesMax: config.maxRequestBytes + grpcOverheadBytes });
+    const server = new GrpcServer({ onHttpRequest, receiveMessageBytesMax: config.maxRequestBytes + grpcOverheadBytes, metrics: metrics.grpc });
     const services = registerApiServices(server, member, { requestBytesMax: config.maxRequestBytes });
+    metrics.attachWatchStreams(() => services.watchStreams);
     member.onWatchReady((watchId) => services.watchReady(watchId));
     server.addService(HealthService, new HealthChecker().implementation);
     const parsed = new URL(url);
@@ -89,6 +94,7 @@ export async function start(config: ServeConfig, logger: Logger): Promise<Runnin
   logger.info('serving', { memberId: member.id, clientUrls: config.listenClientUrls.join(','), peerUrls: config.listenPeerUrls.join(','), dataDir: config.dataDir });
   return {
     member,
+    metrics,
     clientPorts,
     async stop() {
       await Promise.all(servers.map((server) => server.close({ graceMs: shutdownGraceMs })));
@@ -97,12 +103,14 @@ export async function start(config: ServeConfig, logger: Logger): Promise<Runnin
   };
 }
 
-function createTransport(memberId: number, clusterId: bigint, peerUrl: URL, events: TransportEvents, logger: Logger): PeerTransport {
+function createTransport(memberId: number, clusterId: bigint, peerUrl: URL, events: TransportEvents, context: { logger: Logger; metrics: MemberMetrics }): PeerTransport {
+  const { logger, metrics } = context;
   return new PeerTransport({
     clusterId, memberId, listen: { host: peerUrl.hostname, port: Number(peerUrl.port) }, peers: [],
     onMessage: (message) => events.receive(message),
     onUnreachable: (peer) => events.unreachable(peer),
     onSnapshotStatus: (peer, ok) => events.snapshotStatus(peer, ok),
+    onRoundTrip: metrics.peerRoundTrip,
     logger,
   });
 }

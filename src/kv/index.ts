@@ -27,7 +27,7 @@ export {
 } from './types.ts';
 
 export type { KvStoreOptions } from './store.ts';
-export type { WatchHubOptions, WatcherStatus } from './watch-hub.ts';
+export type { WatchHubOptions, WatchHubStatistics, WatcherStatus } from './watch-hub.ts';
 export type { KvErrorCode } from './errors.ts';
 export type {
   AlarmMember,

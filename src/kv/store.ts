@@ -152,6 +152,16 @@ export class KvStore {
     return this.#mvcc.sizeBytes + this.#lessor.sizeBytes;
   }
 
+  /** Keys live at the current revision (counted in the index: O(log n)). */
+  get keyCount(): number {
+    return this.#mvcc.index.countMarked('', null);
+  }
+
+  /** Leases granted and not yet revoked. */
+  get leaseCount(): number {
+    return this.#lessor.leases.size;
+  }
+
   /** The space quota in bytes; negative when disabled. */
   get quotaBytes(): number {
     return this.#quotaBytes;

@@ -47,6 +47,15 @@ export interface WatcherStatus {
   readonly canceled: boolean;
 }
 
+/** Counts over every watcher, for metrics. */
+export interface WatchHubStatistics {
+  readonly watchers: number;
+  /** Watchers behind the current revision, catching up from history (etcd's slow watchers). */
+  readonly unsyncedWatchers: number;
+  /** Events queued and not yet taken. */
+  readonly pendingEvents: number;
+}
+
 class Watcher {
   readonly id: number;
   readonly span: KeySpan;
@@ -173,6 +182,18 @@ export class WatchHub {
     const ids: number[] = [];
     for (const watcher of this.#watchers.values()) if (watcher.ready) ids.push(watcher.id);
     return ids.sort((left, right) => left - right);
+  }
+
+  /** O(watchers): for a metrics scrape, not for a hot path. */
+  statistics(): WatchHubStatistics {
+    let unsyncedWatchers = 0;
+    let pendingEvents = 0;
+    for (const watcher of this.#watchers.values()) {
+      if (!watcher.synced && !watcher.canceled) unsyncedWatchers++;
+      pendingEvents += watcher.pendingEvents;
+    }
+    assert(unsyncedWatchers <= this.#watchers.size && pendingEvents >= 0, 'watch counts are consistent');
+    return { watchers: this.#watchers.size, unsyncedWatchers, pendingEvents };
   }
 
   status(watchId: number): WatcherStatus | undefined {

@@ -7,7 +7,7 @@ export {
   waitingSavesMaxDefault,
 } from './wal.ts';
 export type {
-  SnapshotMarker, WalCreateOptions, WalOpenOptions, WalOptions, WalRepair, WalReplay, WalStatistics, WalSyncEvent,
+  SnapshotMarker, WalCreateOptions, WalOpenOptions, WalOptions, WalRepair, WalReplay, WalStatistics, WalSyncEvent, WalSyncedEvent,
 } from './wal.ts';
 export { metadataBytesMax, recordPayloadBytesMax } from './_wal-record.ts';
 

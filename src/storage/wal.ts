@@ -52,10 +52,18 @@ export interface WalOptions {
    * hold one in progress, or throw to simulate a failing disk.
    */
   readonly onSync?: (event: WalSyncEvent) => void | Promise<void>;
+  /** Called after each fdatasync of the open segment with its duration (metrics: etcd's wal_fsync_duration). */
+  readonly onSynced?: (event: WalSyncedEvent) => void;
 }
 
 export interface WalSyncEvent {
   readonly path: string;
+}
+
+export interface WalSyncedEvent {
+  readonly path: string;
+  /** Time spent in fdatasync alone, in milliseconds. */
+  readonly durationMs: number;
 }
 
 export interface WalCreateOptions extends WalOptions {
@@ -147,6 +155,7 @@ export class Wal {
   readonly #logger: StorageLogger;
   readonly #limits: Limits;
   readonly #onSync: WalOptions['onSync'];
+  readonly #onSynced: WalOptions['onSynced'];
   readonly #metadata: Uint8Array;
   /** Invariant: sorted by sequence with no gap; the last one is the open segment. */
   readonly #segments: SegmentFile[];
@@ -189,6 +198,7 @@ export class Wal {
     this.#logger = options.logger;
     this.#limits = validateLimits(options);
     this.#onSync = options.onSync;
+    this.#onSynced = options.onSynced;
     this.#metadata = metadata;
     this.#segments = position.segments;
     this.#handle = handle;
@@ -478,7 +488,10 @@ export class Wal {
   async #sync(handle: FileHandle | null, path: string): Promise<void> {
     this.#syncCount++;
     if (this.#onSync !== undefined) await this.#onSync({ path });
-    if (handle !== null) await handle.datasync();
+    if (handle === null) return;
+    const startedAtMs = performance.now();
+    await handle.datasync();
+    this.#onSynced?.({ path, durationMs: performance.now() - startedAtMs });
   }
 
   #openSegmentPath(): string {

@@ -3,6 +3,7 @@
  */
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { MethodKind } from '../proto/service.ts';
 
 /** A request that is not gRPC (HTTP/1.1, or HTTP/2 without a gRPC content type): /metrics, /health, ... */
 export type HttpRequestHandler = (request: IncomingMessage | Http2ServerRequest, response: ServerResponse | Http2ServerResponse) => void;
@@ -39,9 +40,21 @@ export interface GrpcServerOptions {
   onHttpRequest?: HttpRequestHandler;
   /** Told about errors that are not a client's fault: handler bugs, session failures. */
   onError?: (error: unknown, where: string) => void;
+  /** Told when each call to a registered method starts and ends (metrics). */
+  metrics?: GrpcCallObserver;
 }
 
-export type ResolvedGrpcServerOptions = Required<Omit<GrpcServerOptions, 'onHttpRequest' | 'onError'>> & Pick<GrpcServerOptions, 'onHttpRequest' | 'onError'>;
+/** Per-call instrumentation. Runs on every call: it must not allocate (cache one recorder per method). */
+export interface GrpcCallObserver {
+  callStarted(path: string, kind: MethodKind): GrpcCallRecorder;
+}
+
+export interface GrpcCallRecorder {
+  /** The call's status was decided (or the client went away: CANCELLED), `seconds` after it started. */
+  callEnded(status: number, seconds: number): void;
+}
+
+export type ResolvedGrpcServerOptions = Required<Omit<GrpcServerOptions, 'onHttpRequest' | 'onError' | 'metrics'>> & Pick<GrpcServerOptions, 'onHttpRequest' | 'onError' | 'metrics'>;
 
 const mebibyte = 1024 * 1024;
 
@@ -58,7 +71,7 @@ export const grpcServerDefaults = {
   keepaliveIntervalMs: 2 * 60 * 60 * 1000,
   keepaliveTimeoutMs: 20_000,
   protocolSniffTimeoutMs: 10_000,
-} as const satisfies Required<Omit<GrpcServerOptions, 'onHttpRequest' | 'onError'>>;
+} as const satisfies Required<Omit<GrpcServerOptions, 'onHttpRequest' | 'onError' | 'metrics'>>;
 
 /** HTTP/2 caps every window at 2^31 - 1 (RFC 9113 §6.9.1). */
 const windowBytesMax = 0x7fffffff;

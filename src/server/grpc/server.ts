@@ -278,7 +278,8 @@ export class GrpcServer implements CallOwner {
       return;
     }
     const encoding = parseMessageEncoding(singleHeader(headers['grpc-encoding']))!;
-    this.#calls.add(new ServerCall(this, stream, { headers, handler, encoding, timeoutMs }));
+    const recorder = this.#options.metrics?.callStarted(headers[':path']!, handler.kind);
+    this.#calls.add(new ServerCall(this, stream, { headers, handler, encoding, timeoutMs, recorder }));
   }
 
   /** Why a gRPC request cannot be served, or undefined when it can. */

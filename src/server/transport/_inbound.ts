@@ -9,7 +9,7 @@ import { decodeSnapshotChunk, isStorageError, snapshotChunkBytesMaxDefault } fro
 import { FrameSplitter } from './_frame-splitter.ts';
 import type { PeerLink } from './_peer-link.ts';
 import {
-  type Frame, FrameKind, type Handshake, StreamKind, decodeFrame, encodeClockFrame, encodeRefuseFrame, encodeSnapshotAckFrame, protocolVersion,
+  type Frame, FrameKind, type Handshake, StreamKind, decodeFrame, encodeClockFrame, encodeMembershipFrame, encodeRefuseFrame, membershipFrameBytesMax, encodeSnapshotAckFrame, protocolVersion,
 } from './codec.ts';
 import { TransportError, type TransportErrorCode, assert, isTransportError } from './errors.ts';
 import { type ResolvedTransportOptions, snapshotChunkFrameBytesMax } from './options.ts';
@@ -95,6 +95,10 @@ export class InboundConnection {
   #onHandshake(frame: Frame): void {
     if (frame.kind !== FrameKind.Handshake) throw new TransportError('TRANSPORT_HANDSHAKE_INVALID', `first frame is ${FrameKind[frame.kind]}, not a handshake`);
     const handshake = frame.handshake;
+    if (handshake.stream === StreamKind.Membership) {
+      this.#answerMembership(handshake);
+      return;
+    }
     const refusal = this.#refusalOf(handshake);
     if (refusal !== null) {
       this.#refuse(refusal, handshake);
@@ -113,6 +117,17 @@ export class InboundConnection {
       this.#splitter.setFrameBytesMax(Math.max(limits.frameBytesMax, snapshotChunkFrameBytesMax));
       this.#socket.setTimeout(limits.snapshotIdleTimeoutMs, () => this.#fail(new TransportError('TRANSPORT_SNAPSHOT_CORRUPT', 'snapshot stream idle too long')));
     }
+  }
+
+  /** A joining member asks who the members are: one Membership frame, then close. No peer state changes. */
+  #answerMembership(handshake: Handshake): void {
+    const memberList = handshake.version === protocolVersion ? this.#context.options.memberList() : null;
+    if (memberList === null || memberList.length > membershipFrameBytesMax) {
+      this.#refuse(handshake.version === protocolVersion ? 'TRANSPORT_REFUSED' : 'TRANSPORT_VERSION_UNSUPPORTED', handshake);
+      return;
+    }
+    this.#state = 'closing';
+    this.#endSoon(encodeMembershipFrame(memberList));
   }
 
   #refusalOf(handshake: Handshake): TransportErrorCode | null {

@@ -67,6 +67,11 @@ export class PeerLink {
     return this.#url;
   }
 
+  /** Whether the message connection is up (handshake sent, not closed). */
+  get connected(): boolean {
+    return this.#state === 'connected';
+  }
+
   start(): void {
     assert(this.#state === 'waiting' && this.#socket === null, 'a link starts once');
     this.#connect();
@@ -172,7 +177,9 @@ export class PeerLink {
   #onFrame(socket: Socket, payload: Uint8Array): boolean {
     const frame = decodeFrame(payload);
     if (frame.kind === FrameKind.Pong) {
-      this.#rtt.add(Math.max(0, this.#context.options.now() - frame.sentAtMs));
+      const roundTripMs = Math.max(0, this.#context.options.now() - frame.sentAtMs);
+      this.#rtt.add(roundTripMs);
+      this.#context.options.onRoundTrip(this.id, roundTripMs);
       if (this.#failures > 0) this.#context.options.logger.info('peer reachable again', { peer: this.id, url: this.#url });
       this.#failures = 0;
       return true;

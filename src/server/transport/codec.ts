@@ -33,13 +33,23 @@ export enum FrameKind {
   SnapshotHeader = 6,
   SnapshotChunk = 7,
   SnapshotAck = 8,
+  /** The answer to a membership query: etcd's MemberListResponse protobuf (header carries the cluster ID). */
+  Membership = 9,
 }
 
 /** What a connection carries, announced in its handshake. */
 export enum StreamKind {
   Messages = 1,
   Snapshot = 2,
+  /**
+   * A member that joins an existing cluster asks who the members are, to learn its own ID and the cluster's
+   * (etcd asks its peers' /members). The handshake carries zero IDs; the answer is one Membership frame.
+   */
+  Membership = 3,
 }
+
+/** Bound on a Membership frame's payload (a member list is small; this stops a hostile peer). */
+export const membershipFrameBytesMax = 1 << 20;
 
 /** Wire codes of message types. Append only: a code, once given, keeps its meaning. */
 const messageTypeCodes: readonly MessageType[] = [
@@ -77,7 +87,8 @@ export type Frame =
   | { readonly kind: FrameKind.Ping | FrameKind.Pong; readonly sentAtMs: number }
   | { readonly kind: FrameKind.SnapshotHeader; readonly message: Message; readonly dataBytes: number }
   | { readonly kind: FrameKind.SnapshotChunk; readonly chunk: Uint8Array }
-  | { readonly kind: FrameKind.SnapshotAck; readonly ok: boolean };
+  | { readonly kind: FrameKind.SnapshotAck; readonly ok: boolean }
+  | { readonly kind: FrameKind.Membership; readonly memberList: Uint8Array };
 
 function malformed(code: TransportErrorCode, reason: string): TransportError {
   return new TransportError(code, `malformed peer frame: ${reason}`);
@@ -381,6 +392,14 @@ export function encodeHandshakeFrame(handshake: Handshake): Uint8Array {
   return writer.finish();
 }
 
+/** Membership: the member list, as etcd's MemberListResponse protobuf. */
+export function encodeMembershipFrame(memberList: Uint8Array): Uint8Array {
+  assert(memberList.length <= membershipFrameBytesMax, 'a member list fits its frame bound');
+  const writer = new FrameWriter(FrameKind.Membership, memberList.length);
+  writer.raw(memberList);
+  return writer.finish();
+}
+
 export function encodeRefuseFrame(reason: TransportErrorCode): Uint8Array {
   const code = refusalCodes.indexOf(reason);
   assert(code >= 0, 'refusal reason has a wire code');
@@ -428,7 +447,7 @@ export function decodeFrame(payload: Uint8Array): Frame {
   const reader = new FrameReader(payload);
   const kind = reader.u8('frame kind');
   const frame = decodeFrameBody(kind, reader);
-  if (frame.kind !== FrameKind.SnapshotChunk) reader.end(FrameKind[kind] ?? 'frame');
+  if (frame.kind !== FrameKind.SnapshotChunk && frame.kind !== FrameKind.Membership) reader.end(FrameKind[kind] ?? 'frame');
   return frame;
 }
 
@@ -451,6 +470,7 @@ function decodeFrameBody(kind: number, reader: FrameReader): Frame {
       if (ok > 1) throw malformed('TRANSPORT_FRAME_MALFORMED', `ack byte is ${ok}`);
       return { kind, ok: ok === 1 };
     }
+    case FrameKind.Membership: return { kind, memberList: reader.rest() };
     default: throw malformed('TRANSPORT_FRAME_MALFORMED', `unknown frame kind ${kind}`);
   }
 }
@@ -460,7 +480,7 @@ function readHandshake(reader: FrameReader): Handshake {
   if (magic !== handshakeMagic) throw malformed('TRANSPORT_HANDSHAKE_INVALID', `bad handshake magic 0x${magic.toString(16)}`);
   const version = reader.u8('protocol version');
   const stream = reader.u8('stream kind');
-  if (stream !== StreamKind.Messages && stream !== StreamKind.Snapshot) {
+  if (stream !== StreamKind.Messages && stream !== StreamKind.Snapshot && stream !== StreamKind.Membership) {
     throw malformed('TRANSPORT_HANDSHAKE_INVALID', `unknown stream kind ${stream}`);
   }
   const clusterId = reader.fixed64('cluster ID');

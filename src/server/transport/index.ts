@@ -34,3 +34,4 @@ export {
   messageEntriesMax, protocolVersion, varintBytesMax,
 } from './codec.ts';
 export type { Frame, Handshake } from './codec.ts';
+export { membershipQueryTimeoutMsDefault, queryMembership } from './membership-query.ts';

@@ -83,6 +83,13 @@ export interface PeerTransportOptions {
   readonly onUnreachable?: (peerId: number) => void;
   /** A snapshot send finished: ok once the receiver acknowledged it, false on any failure. */
   readonly onSnapshotStatus?: (peerId: number, ok: boolean) => void;
+  /** A ping to the peer was answered after `roundTripMs` (the RTT probe; metrics). Must not throw. */
+  readonly onRoundTrip?: (peerId: number, roundTripMs: number) => void;
+  /**
+   * The member list, as etcd's MemberListResponse protobuf, for a joining member's membership query. When it
+   * returns null (or is absent) the query is refused.
+   */
+  readonly memberList?: () => Uint8Array | null;
   readonly logger: TransportLogger;
   /** A number in [0, 1): backoff jitter and fault draws. Default Math.random. */
   readonly random?: () => number;
@@ -130,7 +137,8 @@ export function validateTransportOptions(options: PeerTransportOptions): Resolve
   return {
     clusterId: options.clusterId, memberId: options.memberId, listen: options.listen, peers: options.peers ?? [],
     onMessage: options.onMessage, onUnreachable: options.onUnreachable ?? (() => {}),
-    onSnapshotStatus: options.onSnapshotStatus ?? (() => {}), logger: options.logger,
+    onSnapshotStatus: options.onSnapshotStatus ?? (() => {}), onRoundTrip: options.onRoundTrip ?? (() => {}), logger: options.logger,
+    memberList: options.memberList ?? (() => null),
     random: options.random ?? Math.random, now: options.now ?? (() => performance.now()), limits,
   };
 }

@@ -15,6 +15,8 @@ export interface PeerStatistics {
   readonly sendFailures: number;
   /** Messages dropped because the queue was full. */
   readonly droppedOverflow: number;
+  /** Heartbeats handed over while the connection was down (they wait in the queue, late). */
+  readonly heartbeatSendFailures: number;
   /** Messages dropped by an injected fault, either direction. */
   readonly droppedByFault: number;
   /** Messages still queued when the peer was removed or the transport closed. */
@@ -52,6 +54,7 @@ export class PeerCounters {
   bytesReceived = 0;
   sendFailures = 0;
   droppedOverflow = 0;
+  heartbeatSendFailures = 0;
   droppedByFault = 0;
   droppedOnClose = 0;
   snapshotsSent = 0;

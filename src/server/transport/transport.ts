@@ -117,6 +117,7 @@ export class PeerTransport {
       link.counters.droppedByFault++;
       return;
     }
+    if (message.type === MessageType.Heartbeat && !link.connected) link.counters.heartbeatSendFailures++;
     const frame = encodeMessageFrame(message);
     if (frame.length - frameLengthBytes > this.#options.limits.frameBytesMax) {
       // The receiver would refuse the frame and drop the connection with everything behind it.

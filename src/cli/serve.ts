@@ -111,6 +111,7 @@ function createTransport(memberId: number, clusterId: bigint, peerUrl: URL, even
     onUnreachable: (peer) => events.unreachable(peer),
     onSnapshotStatus: (peer, ok) => events.snapshotStatus(peer, ok),
     onRoundTrip: metrics.peerRoundTrip,
+    memberList: () => events.memberList(),
     logger,
   });
 }

@@ -67,7 +67,14 @@ export class KeelCluster {
     return join(this.root, node.name);
   }
 
-  start(node: KeelNode): void {
+  /** A new node (not started): the next name and fresh ports. Later `start`s list it in --initial-cluster. */
+  async addNode(): Promise<KeelNode> {
+    const node: KeelNode = { name: `m${this.nodes.length + 1}`, clientPort: await freePort(), peerPort: await freePort(), process: null, exited: null, stderr: [] };
+    this.nodes.push(node);
+    return node;
+  }
+
+  start(node: KeelNode, extraArgs: readonly string[] = []): void {
     const cluster = this.nodes.map((other) => `${other.name}=http://127.0.0.1:${other.peerPort}`).join(',');
     const client = `http://127.0.0.1:${node.clientPort}`;
     const peer = `http://127.0.0.1:${node.peerPort}`;
@@ -75,7 +82,7 @@ export class KeelCluster {
       '--listen-client-urls', client, '--advertise-client-urls', client, '--listen-peer-urls', peer,
       '--initial-advertise-peer-urls', peer, '--initial-cluster', cluster, '--heartbeat-interval', '50',
       '--election-timeout', String(this.options.electionTimeoutMs ?? 500), '--snapshot-count', String(this.options.snapshotCount ?? 10_000),
-      '--log-level', this.options.logLevel ?? 'warn', ...(this.options.extraArgs ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+      '--log-level', this.options.logLevel ?? 'warn', ...(this.options.extraArgs ?? []), ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
     let partial = '';
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => {

@@ -11,6 +11,9 @@ import { type MemberAnnouncement, MemberRegistry, StoreMachine, memberIdOf } fro
 import { encodeCommand } from './_command-codec.ts';
 import { encodeValue, type PlainValue } from './_value-codec.ts';
 import type { MemberMetrics } from '../metrics.ts';
+import { IdentityError, type ListedMember, type MemberIdentity, discoverIdentity, readIdentity, writeIdentity } from './identity.ts';
+import { encodeMemberListResponse } from '../proto/index.ts';
+import { memberToProto } from '../api/_convert.ts';
 
 export const keelVersion = '3.4.23-keel.0.1.0';
 /** How often the leader looks for expired leases and due checkpoints. */
@@ -53,6 +56,8 @@ export interface TransportEvents {
   receive(message: Message): void;
   unreachable(peer: number): void;
   snapshotStatus(peer: number, ok: boolean): void;
+  /** The member list as etcd's MemberListResponse protobuf, answering a joining member's query. */
+  memberList(): Uint8Array;
 }
 
 export interface MemberTransport extends DriverTransport {
@@ -84,21 +89,46 @@ export class Member implements MemberBackend {
   /** A client to the current leader, for forwarding lease renewals. */
   #leaderClient: KeelClient | null = null;
 
-  private constructor(options: MemberOptions) {
+  private constructor(options: MemberOptions, identity: MemberIdentity, listed: readonly ListedMember[] | null) {
     this.#options = options;
     this.store = new KvStore({
       clock: { now: () => performance.now() }, quotaBytes: options.quotaBackendBytes,
       watch: { onReady: (watchId) => this.#watchReady?.(watchId) },
     });
     this.#members = new MemberRegistry();
+    this.id = identity.memberId;
+    this.clusterId = identity.clusterId;
+    // A joining member seeds the membership the cluster listed; a founding (or restarting) one derives it from
+    // --initial-cluster. Either way a snapshot from disk or from the leader replaces it with the truth.
+    const seeds = listed ?? options.initialCluster.map((member) => ({
+      id: memberIdOf(member.name, member.peerUrls, options.initialClusterToken), name: member.name, peerUrls: member.peerUrls, clientUrls: [],
+    }));
+    for (const member of seeds) {
+      this.#members.seed(member.id, { name: member.name, peerUrls: member.peerUrls, clientUrls: member.id === this.id ? options.advertiseClientUrls : member.clientUrls });
+    }
+  }
+
+  /**
+   * Who this member is (see identity.ts): from its data directory once it has one, from the cluster when it
+   * joins one (`existing`), otherwise derived from --initial-cluster as every founding member derives it.
+   */
+  static async #identity(options: MemberOptions): Promise<{ identity: MemberIdentity; listed: ListedMember[] | null }> {
     const self = options.initialCluster.find((member) => member.name === options.name);
     if (self === undefined) throw memberError(Status.INVALID_ARGUMENT, `--initial-cluster has no member named ${options.name}`);
-    this.id = memberIdOf(options.name, self.peerUrls, options.initialClusterToken);
-    this.clusterId = clusterIdOf(options.initialCluster, options.initialClusterToken);
-    for (const member of options.initialCluster) {
-      const id = memberIdOf(member.name, member.peerUrls, options.initialClusterToken);
-      this.#members.seed(id, { name: member.name, peerUrls: member.peerUrls, clientUrls: member.name === options.name ? options.advertiseClientUrls : [] });
-    }
+    const derived = {
+      memberId: memberIdOf(options.name, self.peerUrls, options.initialClusterToken),
+      clusterId: clusterIdOf(options.initialCluster, options.initialClusterToken),
+    };
+    const stored = await readIdentity(options.dataDirectory);
+    if (stored !== null) return { identity: stored, listed: null };
+    // A data directory from before member.json existed belongs to a founding member.
+    if (options.initialClusterState === 'new' || await RaftDriver.hasData(options.dataDirectory)) return { identity: derived, listed: null };
+    const others = options.initialCluster.filter((member) => member.name !== options.name).flatMap((member) => member.peerUrls);
+    const { identity, members } = await discoverIdentity(others, self.peerUrls).catch((error: unknown) => {
+      throw error instanceof IdentityError ? memberError(Status.FAILED_PRECONDITION, error.message) : error;
+    });
+    options.logger.info('joining the cluster', { memberId: identity.memberId, clusterId: `0x${identity.clusterId.toString(16)}`, members: members.length });
+    return { identity, listed: members };
   }
 
   /** The API layer's watch router, told when a watcher has events (so they leave at once, not on a poll). */
@@ -107,9 +137,17 @@ export class Member implements MemberBackend {
   }
 
   static async start(options: MemberOptions): Promise<Member> {
-    const member = new Member(options);
+    const { identity, listed } = await Member.#identity(options);
+    const member = new Member(options, identity, listed);
     await member.#open();
+    if (await readIdentity(options.dataDirectory) === null) await writeIdentity(options.dataDirectory, identity);
     return member;
+  }
+
+  /** The member list as etcd's MemberListResponse, for the peer transport's membership query. */
+  #memberListBytes(): Uint8Array {
+    const header = { clusterId: this.clusterId, memberId: BigInt(this.id), revision: this.store.revision, raftTerm: this.#driver?.node.status().term ?? 0 };
+    return encodeMemberListResponse({ header, members: this.#members.list().map(memberToProto) });
   }
 
   async #open(): Promise<void> {
@@ -118,6 +156,7 @@ export class Member implements MemberBackend {
       receive: (message) => this.#driver.receive(message),
       unreachable: (peer) => this.#driver.reportUnreachable(peer),
       snapshotStatus: (peer, ok) => this.#driver.reportSnapshot(peer, ok),
+      memberList: () => this.#memberListBytes(),
     });
     const storeMachine = new StoreMachine(this.store, this.#members);
     const machine = options.metrics?.instrumentStateMachine(storeMachine) ?? storeMachine;
@@ -126,6 +165,8 @@ export class Member implements MemberBackend {
       : null;
     this.#driver = await RaftDriver.open({
       memberId: this.id, dataDirectory: options.dataDirectory, initialVoters: founding, stateMachine: machine,
+      // The bootstrap snapshot holds the founding membership, so a member that joins later learns it.
+      bootstrapData: founding === null ? undefined : storeMachine.snapshot(),
       transport: this.#transport, logger: options.logger, tickMs: options.heartbeatIntervalMs,
       electionTicks: Math.max(2, Math.round(options.electionTimeoutMs / options.heartbeatIntervalMs)),
       snapshotEntries: options.snapshotCount, compactionTailEntries: options.snapshotCatchupEntries,

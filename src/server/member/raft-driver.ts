@@ -37,6 +37,8 @@ export interface RaftDriverOptions {
   readonly dataDirectory: string;
   /** Founding voters, used only when the data directory is new; null when joining an existing cluster. */
   readonly initialVoters: readonly NodeId[] | null;
+  /** The state machine's snapshot for a founding member's bootstrap snapshot (index 1); empty if absent. */
+  readonly bootstrapData?: Uint8Array;
   readonly stateMachine: StateMachine;
   readonly transport: DriverTransport;
   readonly logger: StorageLogger;
@@ -120,6 +122,11 @@ export class RaftDriver {
     });
   }
 
+  /** Whether the data directory already holds a member's log. */
+  static hasData(dataDirectory: string): Promise<boolean> {
+    return Wal.exists(join(dataDirectory, 'wal'));
+  }
+
   /** Opens (or creates) the member's data directory and recovers its state. */
   static async open(options: RaftDriverOptions): Promise<RaftDriver> {
     const walDirectory = join(options.dataDirectory, 'wal');
@@ -149,7 +156,8 @@ export class RaftDriver {
     if (options.initialVoters === null) return new RaftDriver(options, wal, new MemoryStorage(), 0);
     // A founding member starts from the bootstrap snapshot (index 1) that holds the membership.
     const storage = new MemoryStorage({ voters: options.initialVoters });
-    const bootstrap = storage.snapshot();
+    const bootstrap = { metadata: storage.snapshot().metadata, data: options.bootstrapData ?? new Uint8Array(0) };
+    storage.applySnapshot(bootstrap);
     await saveSnapshotFile(snapshotDirectory, bootstrap, { logger: options.logger });
     await wal.saveSnapshotMarker({ index: bootstrap.metadata.index, term: bootstrap.metadata.term });
     await wal.save(storage.hardState(), []);

@@ -8,7 +8,8 @@ interface Command {
 }
 
 const serveUsage = 'usage: keel serve [--config-file FILE] [etcd-style flags]: runs one member (keel serve --help lists the flags)';
-const upUsage = 'usage: keel up [--data-dir DIR]: runs a local 3-member cluster';
+const upUsage = 'usage: keel up [--data-dir DIR] [--no-monitor]: runs a local 3-member cluster and a monitor';
+const monitorUsage = 'usage: keel monitor [--config.file FILE] [--storage.tsdb.path DIR] [--web.listen-address ADDR] ... | keel monitor import FILE (keel monitor --help lists the flags)';
 
 /**
  * The subcommands. The server ones are imported when run, so that `keel sim` loads only the core and the
@@ -18,6 +19,7 @@ const commands: ReadonlyMap<string, Command> = new Map([
   ['sim', { summary: 'run the deterministic simulator over seeds', usage: simUsage, run: simCommand }],
   ['serve', { summary: 'run one member (etcd-compatible flags)', usage: serveUsage, run: async (argv) => (await import('./serve.ts')).serve(argv) }],
   ['up', { summary: 'run a local 3-member cluster', usage: upUsage, run: async (argv) => (await import('./up.ts')).up(argv) }],
+  ['monitor', { summary: 'run the monitor (Prometheus-compatible scraping, storage and HTTP API)', usage: monitorUsage, run: async (argv, output) => (await import('./monitor.ts')).monitorCommand(argv, output) }],
   ['get', { summary: 'read keys', usage: 'usage: keel get KEY [RANGE_END] [--prefix] [--limit N] [--rev N] [-w simple|json]', run: async (argv, output) => (await import('./client-commands.ts')).runClient('get', argv, output) }],
   ['put', { summary: 'write a key', usage: 'usage: keel put KEY VALUE [--lease ID] [--prev-kv]', run: async (argv, output) => (await import('./client-commands.ts')).runClient('put', argv, output) }],
   ['del', { summary: 'delete keys', usage: 'usage: keel del KEY [RANGE_END] [--prefix] [--prev-kv]', run: async (argv, output) => (await import('./client-commands.ts')).runClient('del', argv, output) }],

@@ -30,7 +30,25 @@ export type TsdbErrorCode =
   /** A series ID is already in the index. */
   | 'TSDB_DUPLICATE_SERIES'
   /** A series ID is not a non-negative safe integer. */
-  | 'TSDB_INVALID_SERIES_ID';
+  | 'TSDB_INVALID_SERIES_ID'
+  /** A head WAL segment or checkpoint fails its checks somewhere other than a torn tail. */
+  | 'TSDB_WAL_CORRUPT'
+  /** A block's meta.json, index or chunk segment fails its checks. */
+  | 'TSDB_BLOCK_CORRUPT'
+  /** Another process (or another `Tsdb` in this one) holds the directory's lock file. */
+  | 'TSDB_LOCKED'
+  /** The database, or the appender, was already closed. */
+  | 'TSDB_CLOSED'
+  /** An option is outside its allowed range. */
+  | 'TSDB_INVALID_OPTIONS'
+  /** A call was malformed: an empty label set, an unknown series reference, a matcher list that selects everything. */
+  | 'TSDB_INVALID_ARGUMENT'
+  /** An appender batch holds more samples than `appenderSamplesMax`. */
+  | 'TSDB_BATCH_TOO_LARGE'
+  /** An import file does not parse (the message gives the line and column) or breaks an import rule. */
+  | 'TSDB_IMPORT_INVALID'
+  /** An imported block would overlap a block already in the directory. */
+  | 'TSDB_IMPORT_OVERLAP';
 
 /** A store error with a stable code and a sentence-case message. */
 export class TsdbError extends Error {

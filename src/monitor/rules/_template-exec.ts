@@ -173,7 +173,8 @@ class Execution {
     if (head === undefined) throw this.#error(command, 'empty command');
     if (head.kind === 'function') return this.#call(command, head.name, rest, dot, final);
     if (rest.length > 0 || final !== noFinal) {
-      const what = head.kind === 'field' ? `${head.names[head.names.length - 1]} is not a method but has arguments` : `can't give argument to non-function ${command.source.split(/\s/)[0]}`;
+      const names = head.kind === 'field' || head.kind === 'variable' || head.kind === 'pipeline' ? head.names : [];
+      const what = names.length > 0 ? `${names[names.length - 1]!} is not a method but has arguments` : `can't give argument to non-function ${command.source.split(/\s/)[0]!}`;
       throw this.#error(command, what);
     }
     if (head.kind === 'nil') throw this.#error(command, 'nil is not a command');

@@ -131,8 +131,8 @@ export class AlertingRule extends RuleState {
   }
 
   #newAlert(sample: RuleSample, timeMs: number, context: AlertingContext): Alert {
-    const sampleLabels = sample.labels.without(metricNameLabel);
-    const data: AlertTemplateData = { labels: sampleLabels, externalLabels: context.externalLabels, externalUrl: context.externalUrl, value: sample.value };
+    // Templates see the result's labels as they are, metric name included (Prometheus's smpl.Metric.Map()).
+    const data: AlertTemplateData = { labels: sample.labels, externalLabels: context.externalLabels, externalUrl: context.externalUrl, value: sample.value };
     const expand = (label: TemplatedLabel): string => {
       const { text, error } = label.template.expandOrDescribeError(data);
       if (error !== undefined) context.onTemplateError?.(error);
@@ -140,7 +140,7 @@ export class AlertingRule extends RuleState {
       return text;
     };
     const labels = new Map<string, string>();
-    for (const label of sampleLabels) labels.set(label.name, label.value);
+    for (const label of sample.labels) if (label.name !== metricNameLabel) labels.set(label.name, label.value);
     for (const label of this.definition.labels) {
       const value = expand(label);
       if (value === '') labels.delete(label.name);

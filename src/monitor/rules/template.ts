@@ -23,7 +23,7 @@ export { templateCharactersMax, templateNestingMax, templateTokensMax, TemplateS
 
 /** What an alert's templates see. */
 export interface AlertTemplateData {
-  /** The alert's labels from the expression's result (the metric name removed). */
+  /** The labels of the expression's result (the metric name included, if the result kept it). */
   readonly labels: Labels;
   readonly externalLabels: Labels;
   readonly externalUrl: string;

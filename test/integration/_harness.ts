@@ -131,7 +131,7 @@ export class KeelCluster {
   }
 
   /** The member that reports itself leader, among the running ones (Maintenance.Status). */
-  async leader(client: GrpcClient, limitMs = 15_000): Promise<KeelNode> {
+  async leader(client: GrpcClient, limitMs = 30_000): Promise<KeelNode> {
     const started = Date.now();
     while (Date.now() - started < limitMs) {
       if (this.up().length === 0) throw new Error('no member is running');

@@ -1,6 +1,7 @@
 /**
  * The monitor, composed: the TSDB at `storagePath`, a scrape manager writing into it from the loaded
- * configuration, the PromQL engine reading from it, and the Prometheus HTTP API in front. Started in that
+ * configuration, the PromQL engine reading from it, the rule manager (recording rules written back, alerts
+ * handed to the notifier for Alertmanager), and the Prometheus HTTP API in front. Started in that
  * order and stopped in the reverse one: the API stops answering first, then scraping stops (so nothing
  * appends any more), then the TSDB closes.
  *
@@ -14,6 +15,8 @@ import { loadMonitorConfig, parseMonitorConfig } from './config.ts';
 import type { MonitorConfig } from './config.ts';
 import { formatDuration } from './config/units.ts';
 import { ScrapeManager } from './scrape/manager.ts';
+import { Notifier } from './notifier/index.ts';
+import { RuleManager } from './rules/index.ts';
 import { WriteStorage } from './remote/index.ts';
 import type { WriteStorageCounters } from './remote/index.ts';
 import { Tsdb } from './tsdb/db.ts';
@@ -59,6 +62,10 @@ export class Monitor {
   readonly #scrape: ScrapeManager;
   /** remote_write: the scrape manager appends through its fanout, so committed samples are also queued there. */
   readonly #remote: WriteStorage;
+  /** Recording and alerting rules, evaluated over the TSDB and written through the remote-write fanout. */
+  readonly #rules: RuleManager;
+  /** Sends the rule manager's alerts to the configured Alertmanagers. */
+  readonly #notifier: Notifier;
   #web: WebServer | undefined;
   #config: MonitorConfig;
   readonly #startTimeMs = Date.now();
@@ -71,6 +78,9 @@ export class Monitor {
     this.#tsdb = tsdb;
     this.#scrape = scrape;
     this.#remote = remote;
+    const logger = options.logger ?? silentLogger;
+    this.#notifier = new Notifier({ logger });
+    this.#rules = new RuleManager({ queryable: tsdb, appendable: remote.fanout(tsdb), notify: (alerts) => this.#notifier.send(alerts), logger });
     this.#config = config;
     this.url = '';
   }
@@ -96,9 +106,14 @@ export class Monitor {
     try {
       await remote.applyConfig(config.remoteWrite, config.global.externalLabels);
       await scrape.applyConfig(config);
+      await monitor.#notifier.applyConfig(config);
+      await monitor.#rules.applyConfig(config);
       const web = await startWebServer(createApiHandler(monitor.#apiOptions()), address);
       monitor.#web = web;
       (monitor as { url: string }).url = web.url;
+      monitor.#rules.setExternalUrl(web.url);
+      monitor.#notifier.start();
+      monitor.#rules.start();
     } catch (error) {
       await monitor.stop();
       throw error;
@@ -113,6 +128,8 @@ export class Monitor {
       const config = await loadConfig(this.#options.config);
       await this.#remote.applyConfig(config.remoteWrite, config.global.externalLabels);
       await this.#scrape.applyConfig(config);
+      await this.#notifier.applyConfig(config);
+      await this.#rules.applyConfig(config);
       this.#config = config;
       this.#reloadConfigSuccess = true;
       this.#lastConfigTimeMs = Date.now();
@@ -135,6 +152,8 @@ export class Monitor {
 
   async #stopInOrder(): Promise<void> {
     await this.#web?.close();
+    await this.#rules.stop();
+    await this.#notifier.stop();
     await this.#scrape.stop();
     await this.#remote.close();
     await this.#tsdb.close();
@@ -154,6 +173,8 @@ export class Monitor {
       reload: () => this.reload(),
       ready: () => this.#stopping === undefined,
       listenAddress: this.#options.listenAddress,
+      rules: (type) => this.#rules.rulesApiData(type ?? ''),
+      alerts: () => this.#rules.alertsApiData(),
     };
   }
 

@@ -9,7 +9,7 @@ import { GrpcClient, KeelCluster, etcdctlMissing, sleep } from './_harness.ts';
 
 const limits = { timeout: 120_000, skip: etcdctlMissing ? 'etcdctl is not installed' : false };
 
-async function eventually<T>(what: string, probe: () => Promise<T | null>, limitMs = 20_000): Promise<T> {
+async function eventually<T>(what: string, probe: () => Promise<T | null>, limitMs = 45_000): Promise<T> {
   const started = Date.now();
   let last: unknown = null;
   while (Date.now() - started < limitMs) {

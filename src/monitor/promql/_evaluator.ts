@@ -26,7 +26,7 @@ import {
 import { assertPromql, timeoutError, tooManySamplesError } from './errors.ts';
 import { instantFunctions, labelsForAbsent, rangeFunctions } from './functions-impl.ts';
 import { dropMetricName, isStaleMarker, labelsKey } from './_labels.ts';
-import { ArraySampleIterator } from './test-storage.ts';
+import { ArraySampleIterator } from './_sample-array.ts';
 import type { Point } from './value.ts';
 import { assertUniqueLabelSets } from './_vector.ts';
 import type { EvalSeries, Matrix, StringValue, VectorElement } from './_vector.ts';
@@ -99,12 +99,16 @@ export interface EvaluationContext {
 
 type EvalValue = Matrix | StringValue;
 
+/** An iterator that can judge staleness from the value's bits (the TSDB's iterators can). */
+type BitsAwareIterator = SampleIterator & { isStaleMarker?: () => boolean };
+
 /**
  * A pull cursor over a sample iterator with one sample of lookahead. Staleness is decided the moment a sample
- * is read: a NaN's payload may not survive being stored by the JavaScript engine (see tsdb/value.ts).
+ * is read, from the bits when the iterator offers them: a NaN's payload may not survive being stored by the
+ * JavaScript engine (see tsdb/value.ts).
  */
 class SampleCursor {
-  readonly #iterator: SampleIterator;
+  readonly #iterator: BitsAwareIterator;
   hasSample: boolean;
   /** Whether the current sample is a staleness marker. */
   stale = false;
@@ -134,7 +138,9 @@ class SampleCursor {
   }
 
   #classify(): void {
-    this.stale = this.hasSample && isStaleMarker(this.#iterator.value);
+    if (!this.hasSample) this.stale = false;
+    else if (this.#iterator.isStaleMarker !== undefined) this.stale = this.#iterator.isStaleMarker();
+    else this.stale = isStaleMarker(this.#iterator.value);
   }
 }
 
@@ -372,7 +378,7 @@ export class Evaluator {
       const arg = expr.args[index]!;
       scalarMatrices.push(index === rangeIndex || typeOf(arg) === 'string' ? undefined : await this.#evalMatrix(arg));
     }
-    const source = await this.#rangeSource(unwrapArgument(expr.args[rangeIndex]!), expr.func.dependsOnEvaluationTime);
+    const source = await this.#rangeSource(unwrapArgument(expr.args[rangeIndex]!));
     const output: Matrix = [];
     for (const series of source.series) {
       const points = await this.#slideWindow(series.iterator(), source, (window, timestampMs, step) =>
@@ -417,15 +423,15 @@ export class Evaluator {
   }
 
   /**
-   * The series a range function reads and where its window ends at each step. `timeDependent` reproduces a
-   * Prometheus 2.42 quirk: under a function that depends on the evaluation time (predict_linear), a pinned
-   * range is not evaluated once; its `@` is turned into an offset relative to the first step, so the window
-   * moves with the step.
+   * The series a range function reads and where its window ends at each step. A pinned range is normally
+   * evaluated once, under a step-invariant wrapper (a single step, so the pinned time is exact). When the
+   * call is not step-invariant (predict_linear, or a parameter that varies), this reproduces Prometheus 2.42,
+   * which turns `@` into an offset relative to the evaluator's first step: the window moves with the step.
    */
-  async #rangeSource(arg: Expr, timeDependent: boolean): Promise<RangeSource> {
+  async #rangeSource(arg: Expr): Promise<RangeSource> {
     const windowEnd = (pinnedMs: number | undefined, offsetMs: number) => (timestampMs: number): number => {
       if (pinnedMs === undefined) return timestampMs - offsetMs;
-      return pinnedMs - offsetMs + (timeDependent ? timestampMs - this.#startMs : 0);
+      return pinnedMs - offsetMs + (timestampMs - this.#startMs);
     };
     if (arg.kind === 'MatrixSelector') {
       const selector = arg.vectorSelector;
@@ -526,7 +532,9 @@ export class Evaluator {
   async #subquery(expr: SubqueryExpr): Promise<Matrix> {
     const intervalMs = expr.stepMs > 0 ? expr.stepMs : this.#context.noStepSubqueryIntervalMs;
     const pinnedMs = this.#pinnedTime(expr);
-    const endMs = (pinnedMs ?? this.#endMs) - expr.offsetMs;
+    // A pinned subquery spans as many steps past its time as the evaluator has (Prometheus's offset rewrite);
+    // under a step-invariant wrapper that is none.
+    const endMs = (pinnedMs === undefined ? this.#endMs : pinnedMs + this.#endMs - this.#startMs) - expr.offsetMs;
     const earliestMs = (pinnedMs ?? this.#startMs) - expr.offsetMs - expr.rangeMs;
     const startMs = Math.ceil(earliestMs / intervalMs) * intervalMs;
     const inner = new Evaluator(this.#context, startMs, endMs, intervalMs);

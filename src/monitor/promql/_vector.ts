@@ -6,7 +6,7 @@
 import type { Labels } from '../tsdb/labels.ts';
 import type { Point } from './value.ts';
 import { executionError } from './errors.ts';
-import { formatLabelsForError, labelsKey } from './_labels.ts';
+import { labelsKey } from './_labels.ts';
 
 /** One series of an evaluated expression. Points are in time order. */
 export interface EvalSeries {
@@ -38,5 +38,3 @@ export function assertUniqueLabelSets(elements: readonly { readonly labels: Labe
     seen.add(key);
   }
 }
-
-export { formatLabelsForError };

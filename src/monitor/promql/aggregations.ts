@@ -4,7 +4,7 @@
  * Groups are emitted in the order their first element appears, as in Prometheus.
  */
 import type { AggregateOp } from './ast.ts';
-import { executionError } from './errors.ts';
+import { assertPromql, executionError } from './errors.ts';
 import { keepLabels, matchingKey, removeLabels } from './_labels.ts';
 import { formatFloat, formatGoFloat } from './_literals.ts';
 import { quantile } from './quantile.ts';
@@ -27,11 +27,15 @@ interface Group {
   readonly heap: VectorElement[];
 }
 
-/** Caches grouping keys and group labels per input series across steps. */
+/**
+ * Caches grouping keys and group labels per input series across steps, so a group keeps one label object
+ * (and its cached key) for the whole evaluation.
+ */
 export class GroupingCache {
   readonly #spec: AggregationSpec;
   readonly #names: ReadonlySet<string>;
   readonly #keys = new Map<Labels, string>();
+  readonly #groupLabels = new Map<Labels, Labels>();
 
   constructor(spec: AggregationSpec) {
     this.#spec = spec;
@@ -46,6 +50,22 @@ export class GroupingCache {
     }
     return key;
   }
+
+  /** The labels of the group an input series falls in. */
+  groupLabels(labels: Labels): Labels {
+    let group = this.#groupLabels.get(labels);
+    if (group === undefined) {
+      group = labelsOfGroup(labels, this.#spec.without, this.#names);
+      this.#groupLabels.set(labels, group);
+    }
+    return group;
+  }
+}
+
+/** `without`: every label but the grouping ones and the name; `by`: only the grouping ones. */
+function labelsOfGroup(labels: Labels, without: boolean, names: ReadonlySet<string>): Labels {
+  if (without) return removeLabels(labels, new Set([...names, metricNameLabel]));
+  return names.size > 0 ? keepLabels(labels, names) : Labels.empty;
 }
 
 /**
@@ -83,16 +103,17 @@ export function aggregate(spec: AggregationSpec, vector: readonly VectorElement[
       key = cache.key(element.labels);
     }
     const group = groups.get(key);
-    if (group === undefined) groups.set(key, newGroup(spec, input, names, k));
-    else accumulate(op, group, input, k);
+    if (group === undefined) {
+      const labels = valueLabel === undefined ? cache.groupLabels(element.labels) : labelsOfGroup(input.labels, spec.without, names);
+      groups.set(key, newGroup(spec, input, labels, k));
+    } else {
+      accumulate(op, group, input, k);
+    }
   }
   return emitGroups(op, [...groups.values()], parameter);
 }
 
-function newGroup(spec: AggregationSpec, element: VectorElement, names: ReadonlySet<string>, k: number): Group {
-  let labels: Labels;
-  if (spec.without) labels = removeLabels(element.labels, new Set([...names, metricNameLabel]));
-  else labels = names.size > 0 ? keepLabels(element.labels, names) : Labels.empty;
+function newGroup(spec: AggregationSpec, element: VectorElement, labels: Labels, k: number): Group {
   const group: Group = { labels, value: element.value, mean: element.value, count: 1, heap: [] };
   switch (spec.op) {
     case 'stddev':
@@ -115,7 +136,7 @@ function newGroup(spec: AggregationSpec, element: VectorElement, names: Readonly
 }
 
 function assertHeapBound(heap: readonly VectorElement[], k: number): void {
-  if (heap.length > Math.max(k, 1)) throw executionError('internal error: heap grew past k');
+  assertPromql(heap.length <= Math.max(k, 1), 'a topk/bottomk heap never holds more than k elements');
 }
 
 function accumulate(op: AggregateOp, group: Group, element: VectorElement, k: number): void {

@@ -120,16 +120,23 @@ export function vectorUnless(lhs: readonly VectorElement[], rhs: readonly Vector
   return lhs.filter((element) => !rightSignatures.has(signatures.signature(element.labels)));
 }
 
-/** Caches result label sets per (left, right) pair across steps. */
+/**
+ * Caches result label sets per (left, right) pair across steps. Input series keep their label objects for
+ * the whole evaluation, so identity is the key, and each result keeps one object too.
+ */
 export class ResultLabelsCache {
-  readonly #cache = new Map<string, Labels>();
+  readonly #cache = new Map<Labels, Map<Labels, Labels>>();
 
   resultLabels(lhs: Labels, rhs: Labels, op: BinaryOp, matching: VectorMatching): Labels {
-    const key = `${labelsKey(lhs)}\u0000${labelsKey(rhs)}`;
-    let labels = this.#cache.get(key);
+    let byRight = this.#cache.get(lhs);
+    if (byRight === undefined) {
+      byRight = new Map();
+      this.#cache.set(lhs, byRight);
+    }
+    let labels = byRight.get(rhs);
     if (labels === undefined) {
       labels = computeResultLabels(lhs, rhs, op, matching);
-      this.#cache.set(key, labels);
+      byRight.set(rhs, labels);
     }
     return labels;
   }

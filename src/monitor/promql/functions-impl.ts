@@ -8,6 +8,8 @@ import { unwrapArgument } from './ast.ts';
 import { compareAscendingNaNLast, compareDescendingNaNLast } from './aggregations.ts';
 import { executionError } from './errors.ts';
 import { compileAnchoredGoRegex, expandGoTemplate, UnsupportedRegexError } from './_go-regex.ts';
+import { civilTime } from './_go-time.ts';
+import type { CivilTime } from './_go-time.ts';
 import { dropMetricName, labelsKey } from './_labels.ts';
 import { formatFloatFixed, LiteralError, parseNumber } from './_literals.ts';
 import { bucketQuantile, quantile } from './quantile.ts';
@@ -323,7 +325,7 @@ const labelJoin: InstantFunction = (args, { call }) => {
 };
 
 /** The labels absent() reports: the equality matchers of a selector argument, except `__name__`. */
-function labelsForAbsent(arg: Expr): Labels {
+export function labelsForAbsent(arg: Expr): Labels {
   let selector: Expr = arg;
   while (selector.kind === 'ParenExpr') selector = selector.expr;
   if (selector.kind === 'MatrixSelector') selector = selector.vectorSelector;
@@ -343,20 +345,12 @@ function labelsForAbsent(arg: Expr): Labels {
   return Labels.fromPairs(pairs);
 }
 
-export { labelsForAbsent };
-
 /** Date functions: of each element's value as Unix seconds, or of the evaluation time without arguments. */
-function dateFunction(extract: (date: Date) => number): InstantFunction {
+function dateFunction(field: (time: CivilTime) => number): InstantFunction {
   return (args, { evaluationTimeMs }) => {
-    if (args.length === 0) return [{ labels: Labels.empty, value: extract(new Date(Math.trunc(evaluationTimeMs / 1000) * 1000)) }];
-    return args[0]!.map((element) => ({ labels: dropMetricName(element.labels), value: extractDate(element.value, extract) }));
+    if (args.length === 0) return [{ labels: Labels.empty, value: field(civilTime(Math.trunc(evaluationTimeMs / 1000))) }];
+    return args[0]!.map((element) => ({ labels: dropMetricName(element.labels), value: field(civilTime(element.value)) }));
   };
-}
-
-function extractDate(seconds: number, extract: (date: Date) => number): number {
-  const date = new Date(Math.trunc(seconds) * 1000);
-  // Beyond JavaScript's date range (±8.64e15 ms) keel has no calendar; Prometheus's Go time would wrap.
-  return Number.isNaN(date.getTime()) ? NaN : extract(date);
 }
 
 const histogramQuantile: InstantFunction = (args) => {
@@ -441,14 +435,14 @@ export const instantFunctions: ReadonlyMap<string, InstantFunction> = new Map<st
   ['absent', (args, { call }) => (args[0]!.length > 0 ? [] : [{ labels: labelsForAbsent(call.args[0]!), value: 1 }])],
   ['label_replace', labelReplace],
   ['label_join', labelJoin],
-  ['days_in_month', dateFunction((date) => new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 0)).getUTCDate())],
-  ['day_of_month', dateFunction((date) => date.getUTCDate())],
-  ['day_of_week', dateFunction((date) => date.getUTCDay())],
-  ['day_of_year', dateFunction((date) => Math.round((Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()) - Date.UTC(date.getUTCFullYear(), 0, 1)) / 86_400_000) + 1)],
-  ['hour', dateFunction((date) => date.getUTCHours())],
-  ['minute', dateFunction((date) => date.getUTCMinutes())],
-  ['month', dateFunction((date) => date.getUTCMonth() + 1)],
-  ['year', dateFunction((date) => date.getUTCFullYear())],
+  ['days_in_month', dateFunction((time) => time.daysInMonth)],
+  ['day_of_month', dateFunction((time) => time.day)],
+  ['day_of_week', dateFunction((time) => time.weekday)],
+  ['day_of_year', dateFunction((time) => time.yearDay)],
+  ['hour', dateFunction((time) => time.hour)],
+  ['minute', dateFunction((time) => time.minute)],
+  ['month', dateFunction((time) => time.month)],
+  ['year', dateFunction((time) => time.year)],
   ['histogram_quantile', histogramQuantile],
   // Native-histogram functions: keel stores only floats, and Prometheus skips float samples here.
   ['histogram_count', () => []],

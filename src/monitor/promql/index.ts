@@ -44,5 +44,7 @@ export { functionNames, getFunction } from './functions.ts';
 export type { FunctionSignature } from './functions.ts';
 export { almostEqual, parseTestFile, runTestFile, TestFileSyntaxError } from './test-file.ts';
 export type { TestFileOptions, TestFileReport, TestStorage } from './test-file.ts';
-export { ArraySampleIterator, MemoryStorage } from './test-storage.ts';
+export { MemoryStorage } from './test-storage.ts';
+export { ArraySampleIterator } from './_sample-array.ts';
+export type { IndexedValues } from './_sample-array.ts';
 export type { Point, QueryResult, RangeSeries, Sample } from './value.ts';

@@ -296,7 +296,7 @@ export async function runTestFile(source: string, options: TestFileOptions = {})
       continue;
     }
     if (command.kind === 'load') {
-      await load(storage, command.intervalMs, command.series);
+      await load(storage, command.line, command.intervalMs, command.series);
       continue;
     }
     evalCount += 1;
@@ -306,14 +306,19 @@ export async function runTestFile(source: string, options: TestFileOptions = {})
   return { evalCount, failures };
 }
 
-async function load(storage: TestStorage, intervalMs: number, series: readonly ExpectedSeries[]): Promise<void> {
-  const appender = storage.appender();
+/** Appends a load block in time order across its series, as a scraper would, so any store accepts it. */
+async function load(storage: TestStorage, line: number, intervalMs: number, series: readonly ExpectedSeries[]): Promise<void> {
+  const samples: { labels: Labels; timestampMs: number; value: number }[] = [];
   for (const entry of series) {
     entry.values.forEach((value, index) => {
-      if (value === undefined) return;
-      const outcome = appender.append(entry.labels, index * intervalMs, value);
-      if (outcome !== 'ok') throw new TestFileSyntaxError(0, `cannot load ${entry.labels.toString()} at ${index * intervalMs}: ${outcome}`);
+      if (value !== undefined) samples.push({ labels: entry.labels, timestampMs: index * intervalMs, value });
     });
+  }
+  samples.sort((left, right) => left.timestampMs - right.timestampMs);
+  const appender = storage.appender();
+  for (const sample of samples) {
+    const outcome = appender.append(sample.labels, sample.timestampMs, sample.value);
+    if (outcome !== 'ok') throw new TestFileSyntaxError(line, `cannot load ${sample.labels.toString()} at ${sample.timestampMs}ms: ${outcome}`);
   }
   await appender.commit();
 }

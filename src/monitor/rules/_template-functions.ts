@@ -110,7 +110,7 @@ function humanizeDuration(value: number): string {
 function floatToTime(value: number): TemplateTime | undefined {
   if (!Number.isFinite(value)) return undefined;
   const nanoseconds = value * 1e9;
-  if (nanoseconds > 9.223372036854775807e18 || nanoseconds < -9.223372036854775808e18) {
+  if (nanoseconds > 2 ** 63 || nanoseconds < -(2 ** 63)) {
     throw new Error(`${formatGoFloat(value, 'g', -1)} cannot be represented as a nanoseconds timestamp since it overflows int64`);
   }
   return new TemplateTime(Math.floor(nanoseconds / 1e6));
@@ -134,7 +134,7 @@ function compileGoRegex(pattern: string): RegExp {
   try {
     return new RegExp(body, flags);
   } catch (error) {
-    throw new Error(`error parsing regexp: ${(error as Error).message}`);
+    throw new Error(`error parsing regexp: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -288,13 +288,7 @@ const table: ReadonlyArray<readonly [string, TemplateFunction]> = [
   ['safeHtml', { arity: 1, call: ([value]) => text(value!, 'safeHtml', 1) }],
   ['parseDuration', {
     arity: 1,
-    call: ([value]) => {
-      try {
-        return parseDurationMs(text(value!, 'parseDuration', 1)) / 1000;
-      } catch (error) {
-        throw new Error(error instanceof RangeError ? error.message : String(error));
-      }
-    },
+    call: ([value]) => parseDurationMs(text(value!, 'parseDuration', 1)) / 1000,
   }],
   ['externalURL', { arity: 0, call: (_values, context) => context.externalUrl }],
   ['pathPrefix', { arity: 0, call: (_values, context) => (context.externalUrl === '' ? '' : new URL(context.externalUrl).pathname.replace(/\/$/, '')) }],

@@ -56,6 +56,8 @@ export class AlertingRule extends RuleState {
   readonly definition: AlertingRuleDefinition;
   /** Invariant: keyed by the alert's label set (its canonical text); every alert's labels hold `alertname`. */
   #active = new Map<string, Alert>();
+  /** The ALERTS and ALERTS_FOR_STATE label sets of each active alert, built once per state; same keys as #active. */
+  #seriesLabels = new Map<string, { state: AlertState; alerts: Labels; forState: Labels }>();
 
   constructor(definition: AlertingRuleDefinition) {
     super();
@@ -101,10 +103,13 @@ export class AlertingRule extends RuleState {
         alert.state = 'firing';
         alert.firedAtMs = timeMs;
       }
-      samples.push(this.#alertsSample(alert), this.#forStateSample(alert));
+      const series = this.#seriesLabelsOf(key, alert);
+      samples.push({ labels: series.alerts, value: 1 }, { labels: series.forState, value: Math.floor(alert.activeAtMs / 1000) });
     }
+    for (const key of this.#seriesLabels.keys()) if (!this.#active.has(key)) this.#seriesLabels.delete(key);
     if (context.limit > 0 && activeCount > context.limit) {
       this.#active = new Map();
+      this.#seriesLabels = new Map();
       throw new RuleEvaluationError(`exceeded limit of ${context.limit} with ${activeCount} alerts`);
     }
     return samples;
@@ -162,14 +167,22 @@ export class AlertingRule extends RuleState {
     };
   }
 
-  #alertsSample(alert: Alert): RuleSample {
-    const labels = alert.labels.with(metricNameLabel, alertMetricName).with(alertNameLabel, this.definition.name).with(alertStateLabel, alert.state);
-    return { labels, value: 1 };
-  }
-
-  #forStateSample(alert: Alert): RuleSample {
-    const labels = alert.labels.with(metricNameLabel, alertForStateMetricName).with(alertNameLabel, this.definition.name);
-    return { labels, value: Math.floor(alert.activeAtMs / 1000) };
+  /** `ALERTS{alertname, alertstate, ...}` and `ALERTS_FOR_STATE{alertname, ...}` of an alert, cached per state. */
+  #seriesLabelsOf(key: string, alert: Alert): { state: AlertState; alerts: Labels; forState: Labels } {
+    const cached = this.#seriesLabels.get(key);
+    if (cached !== undefined && cached.state === alert.state) return cached;
+    const pairs: [string, string][] = [];
+    for (const label of alert.labels) {
+      if (label.name !== metricNameLabel && label.name !== alertNameLabel && label.name !== alertStateLabel) pairs.push([label.name, label.value]);
+    }
+    pairs.push([alertNameLabel, this.definition.name]);
+    const series = {
+      state: alert.state,
+      alerts: Labels.fromPairs([...pairs, [metricNameLabel, alertMetricName], [alertStateLabel, alert.state]]),
+      forState: Labels.fromPairs([...pairs, [metricNameLabel, alertForStateMetricName], ...(alert.labels.has(alertStateLabel) ? [[alertStateLabel, alert.labels.get(alertStateLabel)] as [string, string]] : [])]),
+    };
+    this.#seriesLabels.set(key, series);
+    return series;
   }
 
   /**
@@ -209,6 +222,7 @@ export class AlertingRule extends RuleState {
   /** Takes over another rule's alerts (a reload that kept this rule). */
   copyAlertsFrom(other: AlertingRule): void {
     for (const [key, alert] of other.#active) this.#active.set(key, alert);
+    for (const [key, series] of other.#seriesLabels) this.#seriesLabels.set(key, series);
   }
 }
 

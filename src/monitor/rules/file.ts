@@ -15,9 +15,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { parseDurationMs } from '../config/units.ts';
-import type { Expr } from '../promql/ast.ts';
-import { documentedType, typeOf } from '../promql/ast.ts';
-import { parseExpr } from '../promql/parser.ts';
+import { documentedType, parseExpr, typeOf } from '../promql/index.ts';
+import type { Expr } from '../promql/index.ts';
 import { isValidLabelName, isValidMetricName, isWellFormedLabelValue, Labels, metricNameLabel } from '../tsdb/index.ts';
 import { AlertTemplate } from './template.ts';
 import type { RuleYamlNode } from './_yaml.ts';

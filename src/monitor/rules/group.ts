@@ -6,7 +6,7 @@
  * staleness marker; a failed evaluation writes nothing and marks nothing stale.
  */
 import type { Logger } from '../../server/logger.ts';
-import type { Engine } from '../promql/engine.ts';
+import type { Engine } from '../promql/index.ts';
 import type { Appendable, AppendOutcome, Queryable } from '../storage.ts';
 import { assert, floatFromBits, Labels, staleMarkerHighBits, staleMarkerLowBits } from '../tsdb/index.ts';
 import type { Alert } from './alerting.ts';
@@ -68,6 +68,8 @@ export class RuleGroup {
   readonly #environment: GroupEnvironment;
   /** Invariant: one map per rule, label-set text to labels, of the series the rule wrote last time. */
   #seriesInPreviousEvaluation: Map<string, Labels>[];
+  /** The timestamp of the last evaluation that ran (not its wall-clock start). */
+  #lastEvaluationTimestampMs = -Infinity;
   /** Series of rules gone in a reload, marked stale at the next evaluation. */
   #staleSeries: Labels[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -102,6 +104,7 @@ export class RuleGroup {
 
   /** Evaluates every rule, in order, at `timeMs`, writes the results and hands due alerts to the notifier. */
   async evaluate(timeMs: number): Promise<void> {
+    this.#lastEvaluationTimestampMs = Math.max(this.#lastEvaluationTimestampMs, timeMs);
     let samples = 0;
     for (let index = 0; index < this.rules.length; index += 1) {
       if (this.#stopped) return;
@@ -191,10 +194,14 @@ export class RuleGroup {
     }
   }
 
-  /** Marks every series the group wrote last stale (the group was removed from the configuration). */
+  /**
+   * Marks every series the group wrote last stale (the group was removed from the configuration), at
+   * `timeMs` or just after the last evaluation, whichever is later, so the marker is never refused as a
+   * second sample at the same time.
+   */
   async markAllStale(timeMs: number): Promise<void> {
     const series = [...this.#staleSeries, ...this.#seriesInPreviousEvaluation.flatMap((map) => [...map.values()])];
-    await this.#writeStaleMarkers(series, timeMs, () => {
+    await this.#writeStaleMarkers(series, Math.max(timeMs, this.#lastEvaluationTimestampMs + 1), () => {
       this.#staleSeries = [];
       this.#seriesInPreviousEvaluation = this.rules.map(() => new Map());
     });

@@ -15,7 +15,7 @@
 import type { Logger } from '../../server/logger.ts';
 import type { MonitorConfig } from '../config/types.ts';
 import type { NotifierAlert } from '../notifier/alert.ts';
-import { Engine } from '../promql/engine.ts';
+import { Engine } from '../promql/index.ts';
 import type { Appendable, Queryable } from '../storage.ts';
 import { assert, Labels } from '../tsdb/index.ts';
 import type { Alert, AlertingRule } from './alerting.ts';
@@ -181,6 +181,11 @@ export class RuleManager {
       void group.markAllStale(stoppedAtMs);
     }, 2 * group.intervalMs);
     this.#staleTimers.add(timer);
+  }
+
+  /** Sets the external URL (known only once the web server listens); generator URLs and `$externalURL` use it. */
+  setExternalUrl(url: string): void {
+    this.#environment.externalUrl = url.replace(/\/$/, '');
   }
 
   /** Starts every group's schedule; groups loaded later start at once. */

@@ -34,6 +34,8 @@ import { checkpointName, syncDirectory, WalWriter, writeCheckpoint } from './wal
 
 /** Head ranges written in one maintenance step at most (a head idle for weeks catches up over several). */
 const headCompactionsPerStepMax = 64;
+/** How long head truncation waits for queriers reading the range it cuts. */
+const headQuerierWaitMsMax = 60_000;
 /** Block merges in one maintenance step at most. */
 const blockCompactionsPerStepMax = 64;
 
@@ -120,6 +122,9 @@ export class Tsdb implements Appendable, Queryable {
   #maintenance: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Open head queriers: truncation waits until none reads the range being cut away. */
+  readonly #headQueriers = new Set<HeadQuerier>();
+  #headQuerierWaiters: (() => void)[] = [];
   #headCompactions = 0;
   #blockCompactions = 0;
   #blocksDeletedByRetention = 0;
@@ -189,7 +194,11 @@ export class Tsdb implements Appendable, Queryable {
       if (block.overlapsRange(minTimeMs, maxTimeMs)) sources.push(block.querier(minTimeMs, maxTimeMs));
     }
     const head = this.#head;
-    if (!head.isEmpty() && head.minTimeMs <= maxTimeMs && head.maxTimeMs >= minTimeMs) sources.push(new HeadQuerier(head, minTimeMs, maxTimeMs));
+    if (!head.isEmpty() && head.minTimeMs <= maxTimeMs && head.maxTimeMs >= minTimeMs) {
+      const querier = new HeadQuerier(head, minTimeMs, maxTimeMs, (closed) => this.#headQuerierClosed(closed));
+      this.#headQueriers.add(querier);
+      sources.push(querier);
+    }
     return new MergeQuerier(sources, minTimeMs, maxTimeMs);
   }
 
@@ -214,6 +223,7 @@ export class Tsdb implements Appendable, Queryable {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    for (const waiter of this.#headQuerierWaiters.splice(0)) waiter();
     await this.#maintenance;
     try {
       await this.#wal.close();
@@ -304,10 +314,40 @@ export class Tsdb implements Appendable, Queryable {
           this.#headCompactions += 1;
         }
       }
+      // The new block is already visible; queriers opened meanwhile see the range twice, which the
+      // merge deduplicates. Older head queriers still need the head's copy.
+      await this.#waitForHeadQueriers(range.maxTimeMs);
       this.#head.truncateBefore(range.maxTimeMs);
       truncated = true;
     }
     return { written, truncated };
+  }
+
+  /**
+   * Waits until no open head querier reads before `cutMs` (Prometheus waits for pending readers too). A
+   * querier left open longer than {@link headQuerierWaitMsMax} is logged and the head is cut anyway.
+   */
+  async #waitForHeadQueriers(cutMs: number): Promise<void> {
+    const deadline = performance.now() + headQuerierWaitMsMax;
+    while (!this.#closed && [...this.#headQueriers].some((querier) => querier.minTimeMs < cutMs)) {
+      const remainingMs = deadline - performance.now();
+      if (remainingMs <= 0) {
+        this.options.logger.warn('truncating the TSDB head under a querier left open', { cutMs, openQueriers: this.#headQueriers.size });
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remainingMs);
+        this.#headQuerierWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  #headQuerierClosed(querier: HeadQuerier): void {
+    this.#headQueriers.delete(querier);
+    for (const waiter of this.#headQuerierWaiters.splice(0)) waiter();
   }
 
   /** Starts a new segment, condenses all older ones into a checkpoint, and deletes them. */

@@ -62,12 +62,16 @@ export class HeadQuerier implements Querier {
   readonly #head: Head;
   readonly minTimeMs: number;
   readonly maxTimeMs: number;
+  readonly #onClose: ((querier: HeadQuerier) => void) | undefined;
+  #closed = false;
 
-  constructor(head: Head, minTimeMs: number, maxTimeMs: number) {
+  /** `onClose` lets the database know when the head may be truncated under this querier's range. */
+  constructor(head: Head, minTimeMs: number, maxTimeMs: number, onClose?: (querier: HeadQuerier) => void) {
     assert(minTimeMs <= maxTimeMs, 'a querier range is not empty');
     this.#head = head;
     this.minTimeMs = minTimeMs;
     this.maxTimeMs = maxTimeMs;
+    this.#onClose = onClose;
   }
 
   /** Series with samples in range, sorted by labels. */
@@ -104,5 +108,9 @@ export class HeadQuerier implements Querier {
     return [...values].sort(compareStrings);
   }
 
-  close(): void {}
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#onClose?.(this);
+  }
 }

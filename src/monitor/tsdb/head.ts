@@ -156,9 +156,12 @@ export class Head {
     return this.#create(id, labels);
   }
 
-  /** Appends a committed sample to a series and updates the head's time bounds; counts refusals. */
+  /**
+   * Appends a committed sample to a series and updates the head's time bounds; counts refusals. The
+   * minimum valid time is checked again: a block may have been cut since the appender checked it.
+   */
   appendCommitted(series: HeadSeries, timestampMs: number, valueHighBits: number, valueLowBits: number): AppendOutcome {
-    const outcome = this.appendUncounted(series, timestampMs, valueHighBits, valueLowBits);
+    const outcome = timestampMs < this.#minValidTimeMs ? 'too_old' : this.appendUncounted(series, timestampMs, valueHighBits, valueLowBits);
     if (outcome !== 'ok') this.rejected[outcome] += 1;
     return outcome;
   }

@@ -2,8 +2,7 @@
  * Shared pieces of the rule tests: a store with samples, a manager over it whose groups come from YAML
  * text, and instant queries that return `labels value` lines.
  */
-import { Engine } from '../../../src/monitor/promql/engine.ts';
-import { MemoryStorage } from '../../../src/monitor/promql/test-storage.ts';
+import { Engine, MemoryStorage } from '../../../src/monitor/promql/index.ts';
 import type { NotifierAlert } from '../../../src/monitor/notifier/index.ts';
 import { parseRuleFile, RuleManager } from '../../../src/monitor/rules/index.ts';
 import type { RuleGroup } from '../../../src/monitor/rules/index.ts';

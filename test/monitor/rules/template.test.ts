@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { AlertingRule } from '../../../src/monitor/rules/index.ts';
 import { AlertTemplate, TemplateExecutionError, TemplateSyntaxError } from '../../../src/monitor/rules/index.ts';
 import { formatGoFloat, formatGoJsonTime, formatGoValue } from '../../../src/monitor/rules/_go-format.ts';
 import { goSprintf } from '../../../src/monitor/rules/_template-printf.ts';
 import { Labels } from '../../../src/monitor/tsdb/index.ts';
+import { harness } from './_helpers.ts';
 
 const data = {
   labels: Labels.fromRecord({ instance: 'node-1.example.com:9100', job: 'node', path: '/var/lib' }),
@@ -142,4 +149,55 @@ test('expansion output and loops are bounded', () => {
   const huge = '{{ range $a := $labels }}{{ range $b := $labels }}{{ printf "%1000s" "x" }}{{ end }}{{ end }}';
   const template = AlertTemplate.compile(huge.repeat(400), 'Test');
   assert.throws(() => template.expand(data), (error: unknown) => error instanceof TemplateExecutionError && /output is longer than/.test(error.message));
+});
+
+const promtoolMissing = await promisify(execFile)('promtool', ['--version']).then(() => false, () => true);
+
+/** Go's strconv.Quote body back to text (the escapes promtool's label printing uses). */
+function unquoteGo(body: string): string {
+  return JSON.parse(`"${body.replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1')}"`) as string;
+}
+
+test('every expansion above matches what promtool (Go) writes for the same alert', { skip: promtoolMissing && 'promtool is not installed (.ci/run installs the prometheus package)' }, async () => {
+  // promtool passes no external URL to templates, so the cases that read it are left out.
+  const cases = expansions.filter(([template]) => !/externalURL|pathPrefix|ExternalURL/.test(template));
+  const annotations = Object.fromEntries(cases.map(([template], index) => [`a${index}`, template]));
+  const rules = JSON.stringify({ groups: [{ name: 'g', rules: [{ alert: 'Test', expr: 'x', annotations }] }] });
+  const series = 'x{instance="node-1.example.com:9100", job="node", path="/var/lib"}';
+  const unitTest = JSON.stringify({
+    rule_files: ['rules.yml'],
+    tests: [{
+      interval: '1m',
+      external_labels: { region: 'eu-1' },
+      input_series: [{ series, values: '12345.678' }],
+      // An expectation that cannot hold, so promtool prints what it got.
+      alert_rule_test: [{ eval_time: '0m', alertname: 'Test', exp_alerts: [] }],
+    }],
+  });
+  const directory = await mkdtemp(join(tmpdir(), 'keel-template-'));
+  let output: string;
+  try {
+    await writeFile(join(directory, 'rules.yml'), rules);
+    await writeFile(join(directory, 'test.yml'), unitTest);
+    output = await promisify(execFile)('promtool', ['test', 'rules', 'test.yml'], { cwd: directory }).then(
+      (result) => result.stdout + result.stderr,
+      (error: { stdout?: string; stderr?: string }) => (error.stdout ?? '') + (error.stderr ?? ''),
+    );
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+  const annotationText = /Annotations:\{(.*)\}/.exec(output)?.[1];
+  assert.ok(annotationText !== undefined, `promtool printed no alert:\n${output}`);
+  const fromGo = new Map([...annotationText.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((match) => [match[1]!, unquoteGo(match[2]!)]));
+
+  const h = await harness(rules, { externalLabels: { region: 'eu-1' } });
+  await h.add([[{ __name__: 'x', instance: 'node-1.example.com:9100', job: 'node', path: '/var/lib' }, 0, 12345.678]]);
+  await h.evaluateAt(0);
+  const rule = h.group().rules[0];
+  assert.ok(rule instanceof AlertingRule);
+  const fromKeel = rule.activeAlerts()[0]?.annotations;
+  assert.ok(fromKeel !== undefined);
+  for (const [name, template] of Object.entries(annotations)) {
+    assert.equal(fromKeel.get(name), fromGo.get(name), `template ${JSON.stringify(template)}`);
+  }
 });

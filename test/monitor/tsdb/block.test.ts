@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { blockRanges, planCompaction } from '../../../src/monitor/tsdb/block/index.ts';
 import { Matcher, TsdbError } from '../../../src/monitor/tsdb/index.ts';
 import type { Tsdb } from '../../../src/monitor/tsdb/index.ts';
-import { appendGrid, dumpRange, labels, openDb, withTempDir } from './_helpers.ts';
+import { appendGrid, dump, dumpRange, labels, openDb, withTempDir } from './_helpers.ts';
 
 const hourMs = 3_600_000;
 const series = Array.from({ length: 6 }, (_, index) => labels({ __name__: index % 2 === 0 ? 'even' : 'odd', instance: `host-${index}` }));
@@ -40,6 +40,30 @@ test('the head becomes a block once it spans 1.5 block ranges, and queries span 
     const reopened = await openDb(directory, { blockRangeMs: rangeMs });
     assert.deepEqual(dumpRange(reopened, 0, 1_000_000), before, 'blocks and the checkpointed WAL give the same answer after a restart');
     await reopened.close();
+  });
+});
+
+test('head truncation waits for a querier reading the range, which keeps seeing every sample', async () => {
+  await withTempDir(async (directory) => {
+    const db = await openDb(directory, { blockRangeMs: rangeMs });
+    await fill(db, 0, 150_000);
+    const expected = dumpRange(db, 0, 1_000_000);
+    const querier = db.querier(0, 1_000_000);
+    let finished = false;
+    const compaction = db.compact().then((report) => {
+      finished = true;
+      return report;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(finished, false, 'the cut waits for the open querier');
+    assert.equal(db.stats().blocks.length, 1, 'the block is already written');
+    assert.deepEqual(dumpRange(db, 0, 1_000_000), expected, 'a querier opened meanwhile sees block and head once');
+    assert.deepEqual(dump(querier), expected);
+    querier.close();
+    assert.equal((await compaction).headBlocksWritten, 1);
+    assert.equal(db.stats().head.minTimeMs, rangeMs);
+    assert.deepEqual(dumpRange(db, 0, 1_000_000), expected);
+    await db.close();
   });
 });
 

@@ -174,3 +174,27 @@ test('chunks are cut at 120 samples and at block-range boundaries; seek skips to
     await db.close();
   });
 });
+
+test('a batch committed after its range was cut into a block is refused as too old', async () => {
+  await withTempDir(async (directory) => {
+    const db = await openDb(directory, { blockRangeMs: 60_000 });
+    const steady = labels({ __name__: 'steady' });
+    const fill = async (fromMs: number, toMs: number): Promise<void> => {
+      for (let timestampMs = fromMs; timestampMs <= toMs; timestampMs += 1_000) {
+        const appender = db.appender();
+        appender.append(steady, timestampMs, 1);
+        await appender.commit();
+      }
+    };
+    await fill(0, 100_000);
+    const slow = db.appender();
+    assert.equal(slow.append(labels({ __name__: 'late' }), 95_000, 1), 'ok', 'inside the window when appended');
+    await fill(101_000, 181_000);
+    assert.equal((await db.compact()).headBlocksWritten, 2);
+    assert.equal(db.stats().head.minValidTimeMs, 120_000);
+    await slow.commit();
+    assert.equal(db.stats().rejectedSamples.too_old, 1);
+    assert.deepEqual(dumpRange(db, 0, 1_000_000, [new Matcher('=', '__name__', 'late')]), []);
+    await db.close();
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * End to end against a real Alertmanager (Debian's prometheus-alertmanager 0.25, which .ci/run
+ * installs): a rule manager evaluating every 100 ms makes an alert pending, then firing, then resolved,
+ * and the notifier delivers it. Alertmanager's own API must show the alert with its labels and
+ * annotations while it fires, and stop listing it once the resolution arrived (minutes before the
+ * firing alert's endsAt would have expired it).
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseMonitorConfig } from '../../../src/monitor/config.ts';
+import { Notifier } from '../../../src/monitor/notifier/index.ts';
+import { MemoryStorage } from '../../../src/monitor/promql/index.ts';
+import { parseRuleFile, RuleManager } from '../../../src/monitor/rules/index.ts';
+import { Labels } from '../../../src/monitor/tsdb/index.ts';
+import { freePort } from '../../_net.ts';
+import { waitFor } from '../rules/_helpers.ts';
+
+const binary = 'prometheus-alertmanager';
+const binaryMissing = spawnSync('sh', ['-c', `command -v ${binary}`]).status !== 0;
+
+interface GettableAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  generatorURL: string;
+  status: { state: string };
+}
+
+async function alertsIn(base: string): Promise<GettableAlert[]> {
+  const response = await fetch(`${base}/api/v2/alerts`);
+  assert.equal(response.status, 200);
+  return (await response.json()) as GettableAlert[];
+}
+
+async function startAlertmanager(directory: string): Promise<{ child: ChildProcess; base: string; stderr: () => string }> {
+  const configPath = join(directory, 'alertmanager.yml');
+  await writeFile(configPath, 'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n');
+  const port = await freePort();
+  const child = spawn(binary, [
+    `--config.file=${configPath}`,
+    `--storage.path=${join(directory, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--cluster.listen-address=',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`alertmanager exited: ${stderr}`);
+    return fetch(`${base}/-/ready`).then((response) => response.ok, () => false);
+  }, 20_000, 'Alertmanager to be ready');
+  return { child, base, stderr: () => stderr };
+}
+
+test('an alert reaches a real Alertmanager when it fires and leaves it when it resolves', { skip: binaryMissing && `${binary} is not installed (.ci/run installs the prometheus-alertmanager package)` }, async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'keel-alertmanager-'));
+  const alertmanager = await startAlertmanager(directory);
+  const storage = new MemoryStorage();
+  const notifier = new Notifier();
+  const rules = new RuleManager({
+    queryable: storage,
+    appendable: storage,
+    notify: (alerts) => notifier.send(alerts),
+    externalUrl: 'http://keel-monitor.test:9090',
+  });
+  const setLoad = async (value: number): Promise<void> => {
+    const appender = storage.appender();
+    appender.append(Labels.fromRecord({ __name__: 'load', instance: 'db-1', job: 'node' }), Date.now(), value);
+    await appender.commit();
+  };
+  try {
+    const config = parseMonitorConfig(`
+global: {external_labels: {cluster: test}}
+alerting:
+  alertmanagers: [{static_configs: [{targets: ['${alertmanager.base.slice('http://'.length)}']}]}]
+`);
+    await notifier.applyConfig(config);
+    notifier.start();
+    await rules.loadGroups(parseRuleFile(`
+groups:
+  - name: load
+    interval: 100ms
+    rules:
+      - alert: HighLoad
+        expr: load > 1
+        for: 1s
+        labels:
+          severity: page
+        annotations:
+          summary: '{{ $labels.instance }} has load {{ $value }}'
+`, 'load.yml'), { evaluationIntervalMs: 100, externalLabels: config.global.externalLabels });
+
+    await setLoad(5);
+    rules.start();
+    await waitFor(() => rules.alertsApiData().alerts.some((alert) => alert.state === 'pending'), 10_000, 'the alert to be pending');
+    assert.deepEqual(await alertsIn(alertmanager.base), [], 'a pending alert is not sent');
+
+    await waitFor(async () => (await alertsIn(alertmanager.base)).length > 0, 15_000, 'the firing alert in Alertmanager');
+    const [firing] = await alertsIn(alertmanager.base);
+    assert.deepEqual(firing?.labels, { alertname: 'HighLoad', cluster: 'test', instance: 'db-1', job: 'node', severity: 'page' });
+    assert.deepEqual(firing?.annotations, { summary: 'db-1 has load 5' });
+    assert.equal(firing?.status.state, 'active');
+    assert.equal(firing?.generatorURL, 'http://keel-monitor.test:9090/graph?g0.expr=load+%3E+1&g0.tab=1');
+    assert.ok(Date.parse(firing.endsAt) > Date.now() + 60_000, 'a firing alert is valid for minutes');
+    assert.equal(rules.alertsApiData().alerts[0]?.state, 'firing');
+
+    await setLoad(0);
+    await waitFor(async () => (await alertsIn(alertmanager.base)).length === 0, 15_000, 'Alertmanager to see the resolution');
+    assert.deepEqual(rules.alertsApiData().alerts, []);
+    const sent = [...notifier.statistics().alertmanagers.values()];
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]?.errors, 0, alertmanager.stderr());
+    assert.ok((sent[0]?.sent ?? 0) >= 2, 'the firing alert and its resolution');
+  } finally {
+    await rules.stop();
+    await notifier.stop();
+    const exited = new Promise((resolve) => alertmanager.child.once('exit', resolve));
+    alertmanager.child.kill('SIGTERM');
+    await exited;
+    await rm(directory, { recursive: true, force: true });
+  }
+});

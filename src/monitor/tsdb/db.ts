@@ -325,7 +325,8 @@ export class Tsdb implements Appendable, Queryable {
 
   /**
    * Waits until no open head querier reads before `cutMs` (Prometheus waits for pending readers too). A
-   * querier left open longer than {@link headQuerierWaitMsMax} is logged and the head is cut anyway.
+   * querier left open longer than {@link headQuerierWaitMsMax} is logged, no longer waited for, and the
+   * head is cut anyway.
    */
   async #waitForHeadQueriers(cutMs: number): Promise<void> {
     const deadline = performance.now() + headQuerierWaitMsMax;
@@ -333,6 +334,8 @@ export class Tsdb implements Appendable, Queryable {
       const remainingMs = deadline - performance.now();
       if (remainingMs <= 0) {
         this.options.logger.warn('truncating the TSDB head under a querier left open', { cutMs, openQueriers: this.#headQueriers.size });
+        // Waited for once: later cuts do not wait for the same forgotten queriers again.
+        this.#headQueriers.clear();
         return;
       }
       await new Promise<void>((resolve) => {

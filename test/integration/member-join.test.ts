@@ -31,11 +31,13 @@ test('a member added with member add joins with --initial-cluster-state existing
   try {
     await cluster.init();
     for (const node of cluster.nodes) cluster.start(node);
-    await cluster.leader(client);
+    const leader = await cluster.leader(client);
     for (let i = 0; i < 10; i++) await cluster.etcdctl(['put', `before-${i}`, `v${i}`]);
 
+    // Asked of a follower: every member, not only the one that proposed the change, must learn the new URL.
+    const follower = cluster.nodes.find((node) => node !== leader)!;
     const joiner = await cluster.addNode();
-    const added = await cluster.etcdctl(['member', 'add', joiner.name, `--peer-urls=http://127.0.0.1:${joiner.peerPort}`], cluster.endpoints(cluster.nodes.slice(0, 3)));
+    const added = await cluster.etcdctl(['member', 'add', joiner.name, `--peer-urls=http://127.0.0.1:${joiner.peerPort}`], cluster.endpoints([follower]));
     const assigned = /Member\s+([0-9a-f]+) added to cluster\s+([0-9a-f]+)/.exec(added);
     assert.ok(assigned !== null, added);
     assert.match(added, /ETCD_INITIAL_CLUSTER_STATE="existing"/);

@@ -158,7 +158,8 @@ export class Member implements MemberBackend {
       snapshotStatus: (peer, ok) => this.#driver.reportSnapshot(peer, ok),
       memberList: () => this.#memberListBytes(),
     });
-    const storeMachine = new StoreMachine(this.store, this.#members);
+    // The transport exists from here on; until the driver starts, the peer set is refreshed once below.
+    const storeMachine = new StoreMachine(this.store, this.#members, () => this.#refreshPeers());
     const machine = options.metrics?.instrumentStateMachine(storeMachine) ?? storeMachine;
     const founding = options.initialClusterState === 'new'
       ? options.initialCluster.map((member) => memberIdOf(member.name, member.peerUrls, options.initialClusterToken))

@@ -87,7 +87,11 @@ export class MemberRegistry {
 export class StoreMachine implements StateMachine {
   readonly #emptySnapshot: Uint8Array;
 
-  constructor(readonly store: KvStore, readonly members: MemberRegistry) {
+  /**
+   * `onMembershipChange` runs after a conf change or a snapshot changed who the members are, on every
+   * member (not only the one that proposed it): the peer transport must learn a new member's URL everywhere.
+   */
+  constructor(readonly store: KvStore, readonly members: MemberRegistry, readonly onMembershipChange: () => void = () => {}) {
     this.#emptySnapshot = store.snapshot();
   }
 
@@ -110,6 +114,7 @@ export class StoreMachine implements StateMachine {
 
   applyConfChange(_index: number, change: ConfChange, confState: ConfState): void {
     this.members.apply(change, confState);
+    this.onMembershipChange();
   }
 
   snapshot(): Uint8Array {
@@ -125,5 +130,6 @@ export class StoreMachine implements StateMachine {
     const state = decodeValue(data) as { store: Uint8Array; members: PlainValue };
     this.store.restore(state.store);
     this.members.restore(state.members);
+    this.onMembershipChange();
   }
 }

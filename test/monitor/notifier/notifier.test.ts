@@ -100,9 +100,9 @@ test('alerts are posted to /api/v2/alerts in Alertmanager\'s JSON, with the exte
       generatorURL: 'http://monitor:9090/graph?g0.expr=up&g0.tab=1',
       labels: { alertname: 'Down', instance: 'a', region: 'eu' },
     }]);
-    const statistics = notifier.statistics();
-    assert.equal(statistics.alertmanagers.get(`http://${manager!.address}/api/v2/alerts`)?.sent, 1);
-    assert.equal(statistics.dropped, 0);
+    // The fake records the post before it answers; the notifier counts once the answer is in.
+    await waitFor(() => notifier.statistics().alertmanagers.get(`http://${manager!.address}/api/v2/alerts`)?.sent === 1, 10_000, 'the sent count');
+    assert.equal(notifier.statistics().dropped, 0);
   });
 });
 

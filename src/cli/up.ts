@@ -20,6 +20,7 @@ const firstMonitorPort = 9090;
 /** How often keel up's monitor scrapes the members: often enough to see a local experiment happen. */
 const monitorScrapeInterval = '5s';
 const keelBinary = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'keel');
+const keelRulesFile = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'rules', 'keel.yml');
 
 export interface Layout {
   readonly members: { name: string; clientPort: number; peerPort: number }[];
@@ -145,6 +146,10 @@ export function upMonitorConfig(layout: Layout): string {
   return `# Written by keel up at every start; edit keel up, not this file.
 global:
   scrape_interval: ${monitorScrapeInterval}
+  evaluation_interval: ${monitorScrapeInterval}
+# keel's own alerting and recording rules (see /api/v1/alerts).
+rule_files:
+  - ${JSON.stringify(keelRulesFile)}
 scrape_configs:
   - job_name: keel
     static_configs:

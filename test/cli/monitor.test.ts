@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { defaultConfigFile, parseMonitorFlags } from '../../src/cli/monitor.ts';
 import { UsageError } from '../../src/cli/output.ts';
 import { upMonitorConfig } from '../../src/cli/up.ts';
+import { loadRuleFile } from '../../src/monitor/rules/index.ts';
 import { parseMonitorConfig } from '../../src/monitor/config.ts';
 import { Tsdb } from '../../src/monitor/tsdb/db.ts';
 import { Matcher } from '../../src/monitor/tsdb/index/matcher.ts';
@@ -99,6 +100,14 @@ describe('keel up\'s monitor configuration', () => {
       [['127.0.0.1:2379'], { member: 'keel1' }],
       [['127.0.0.1:2381'], { member: 'keel2' }],
     ]);
+  });
+
+  it('loads keel\'s own rules, and the rule file it names exists and parses', async () => {
+    const config = parseMonitorConfig(upMonitorConfig({ members: [{ name: 'keel1', clientPort: 2379, peerPort: 2380 }] }));
+    assert.equal(config.ruleFiles.length, 1);
+    assert.match(config.ruleFiles[0]!, /rules\/keel\.yml$/);
+    const groups = await loadRuleFile(config.ruleFiles[0]!);
+    assert.ok(groups.length > 0);
   });
 });
 

@@ -36,6 +36,8 @@ const semantics: [string, string, boolean][] = [
   ['\\p{^L}', '1', true],
   ['[\\p{Lu}\\d]+', 'A1B2', true],
   ['(?i)foo', 'FoO', true],
+  ['(?:x|y)z', 'yz', true], // A plain non-capturing group, as RE2 and Prometheus accept.
+  ['(?:x|y)z', 'z', false],
   ['(?i:k)', '\u212a', true], // Whole-pattern (?i) uses Unicode simple case folding: the Kelvin sign.
   ['a(?i)b', 'aB', true],
   ['a(?i)b', 'AB', false],

@@ -287,6 +287,8 @@ class RegexParser {
       const character = this.#pattern[this.#position]!;
       this.#position += 1;
       if (character === ':' || character === ')') {
+        // `(?:` with no flags is a plain non-capturing group, as in RE2; `(?)` and `(?-:` are errors.
+        if (character === ':' && !sawFlag && !negate) return false;
         if (!sawFlag) break;
         return character === ')';
       }

@@ -6,9 +6,7 @@
  * firing alert's endsAt would have expired it).
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -17,46 +15,8 @@ import { Notifier } from '../../../src/monitor/notifier/index.ts';
 import { MemoryStorage } from '../../../src/monitor/promql/index.ts';
 import { parseRuleFile, RuleManager } from '../../../src/monitor/rules/index.ts';
 import { Labels } from '../../../src/monitor/tsdb/index.ts';
-import { freePort } from '../../_net.ts';
 import { waitFor } from '../rules/_helpers.ts';
-
-const binary = 'prometheus-alertmanager';
-const binaryMissing = spawnSync('sh', ['-c', `command -v ${binary}`]).status !== 0;
-
-interface GettableAlert {
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  startsAt: string;
-  endsAt: string;
-  generatorURL: string;
-  status: { state: string };
-}
-
-async function alertsIn(base: string): Promise<GettableAlert[]> {
-  const response = await fetch(`${base}/api/v2/alerts`);
-  assert.equal(response.status, 200);
-  return (await response.json()) as GettableAlert[];
-}
-
-async function startAlertmanager(directory: string): Promise<{ child: ChildProcess; base: string; stderr: () => string }> {
-  const configPath = join(directory, 'alertmanager.yml');
-  await writeFile(configPath, 'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n');
-  const port = await freePort();
-  const child = spawn(binary, [
-    `--config.file=${configPath}`,
-    `--storage.path=${join(directory, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--cluster.listen-address=',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`alertmanager exited: ${stderr}`);
-    return fetch(`${base}/-/ready`).then((response) => response.ok, () => false);
-  }, 20_000, 'Alertmanager to be ready');
-  return { child, base, stderr: () => stderr };
-}
+import { alertmanagerBinary as binary, alertmanagerMissing as binaryMissing, alertsIn, startAlertmanager } from '../../_alertmanager.ts';
 
 test('an alert reaches a real Alertmanager when it fires and leaves it when it resolves', { skip: binaryMissing && `${binary} is not installed (.ci/run installs the prometheus-alertmanager package)` }, async () => {
   const directory = await mkdtemp(join(tmpdir(), 'keel-alertmanager-'));

@@ -6,20 +6,16 @@
  * negative values, a series that stops halfway), and classic histogram buckets. Timestamps carry a little
  * jitter, as real scrapes do.
  */
+import { seededRandom } from '../helpers/random.ts';
+
 export const dataStartSeconds = 1_767_225_600; // 2026-01-01T00:00:00Z
 export const dataStepSeconds = 15;
 export const dataSamples = 240;
 export const dataEndSeconds = dataStartSeconds + (dataSamples - 1) * dataStepSeconds;
 
 function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(seed);
+  return () => random.next();
 }
 
 interface Family {

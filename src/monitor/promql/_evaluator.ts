@@ -105,22 +105,22 @@ type BitsAwareIterator = SampleIterator & { isStaleMarker?: () => boolean };
 /**
  * A pull cursor over a sample iterator with one sample of lookahead. Staleness is decided the moment a sample
  * is read, from the bits when the iterator offers them: a NaN's payload may not survive being stored by the
- * JavaScript engine (see tsdb/value.ts).
+ * JavaScript engine (see tsdb/value.ts). The timestamp is copied into a field as the sample is read, because
+ * the evaluator's loops compare it several times per sample and the iterator's getter may go through a chain
+ * of merged iterators.
  */
 class SampleCursor {
   readonly #iterator: BitsAwareIterator;
   hasSample: boolean;
   /** Whether the current sample is a staleness marker. */
   stale = false;
+  /** The current sample's timestamp. Invariant: meaningful only while `hasSample`. */
+  timestampMs = 0;
 
   constructor(iterator: SampleIterator) {
     this.#iterator = iterator;
     this.hasSample = iterator.next();
     this.#classify();
-  }
-
-  get timestampMs(): number {
-    return this.#iterator.timestampMs;
   }
 
   get value(): number {
@@ -138,8 +138,12 @@ class SampleCursor {
   }
 
   #classify(): void {
-    if (!this.hasSample) this.stale = false;
-    else if (this.#iterator.isStaleMarker !== undefined) this.stale = this.#iterator.isStaleMarker();
+    if (!this.hasSample) {
+      this.stale = false;
+      return;
+    }
+    this.timestampMs = this.#iterator.timestampMs;
+    if (this.#iterator.isStaleMarker !== undefined) this.stale = this.#iterator.isStaleMarker();
     else this.stale = isStaleMarker(this.#iterator.value);
   }
 }
@@ -491,21 +495,29 @@ export class Evaluator {
     for (const series of this.#selectedSeries(selector)) {
       await this.#poll();
       const cursor = new SampleCursor(series.iterator());
-      let last: { timestampMs: number; value: number; stale: boolean } | undefined;
+      // The newest sample read so far (no object per sample: this loop runs once per stored sample).
+      let hasLast = false;
+      let lastTimestampMs = 0;
+      let lastValue = 0;
+      let lastStale = false;
       const points: Point[] = [];
       for (let timestampMs = this.#startMs; timestampMs <= this.#endMs; timestampMs += this.#intervalMs) {
         const referenceMs = (pinnedMs ?? timestampMs) - selector.offsetMs;
         if (cursor.hasSample && cursor.timestampMs < referenceMs - lookbackDeltaMs) {
           cursor.seek(referenceMs - lookbackDeltaMs);
-          last = undefined;
+          hasLast = false;
         }
         while (cursor.hasSample && cursor.timestampMs <= referenceMs) {
-          last = { timestampMs: cursor.timestampMs, value: cursor.value, stale: cursor.stale };
+          hasLast = true;
+          lastTimestampMs = cursor.timestampMs;
+          lastStale = cursor.stale;
+          // A marker's value is never used.
+          if (!lastStale) lastValue = cursor.value;
           cursor.advance();
         }
-        if (last === undefined || last.timestampMs < referenceMs - lookbackDeltaMs || last.stale) continue;
+        if (!hasLast || lastTimestampMs < referenceMs - lookbackDeltaMs || lastStale) continue;
         budget.take(1);
-        points.push({ timestampMs, value: sampleTimestamps ? last.timestampMs / 1000 : last.value });
+        points.push({ timestampMs, value: sampleTimestamps ? lastTimestampMs / 1000 : lastValue });
       }
       if (points.length > 0) matrix.push({ labels: series.labels, points });
     }

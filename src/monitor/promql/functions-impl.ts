@@ -353,18 +353,38 @@ function dateFunction(field: (time: CivilTime) => number): InstantFunction {
   };
 }
 
+/** A bucket series' bound and group, by its labels; undefined bound for a missing or malformed `le`. */
+interface BucketIdentity {
+  readonly upperBound: number | undefined;
+  /** The key of the labels without `le`. */
+  readonly groupKey: string;
+  /** The group's result labels: without `le` and `__name__`. */
+  readonly groupLabels: Labels;
+}
+
+/** Per label set: a range query meets the same bucket series at every step. */
+const bucketIdentities = new WeakMap<Labels, BucketIdentity>();
+
+function bucketIdentity(labels: Labels): BucketIdentity {
+  let identity = bucketIdentities.get(labels);
+  if (identity === undefined) {
+    const withoutBound = labels.without('le');
+    identity = { upperBound: parseBucketBound(labels.get('le')), groupKey: labelsKey(withoutBound), groupLabels: dropMetricName(withoutBound) };
+    bucketIdentities.set(labels, identity);
+  }
+  return identity;
+}
+
 const histogramQuantile: InstantFunction = (args) => {
   const q = scalarArg(args, 0);
   const groups = new Map<string, { labels: Labels; buckets: Bucket[] }>();
   for (const element of args[1]!) {
-    const upperBound = parseBucketBound(element.labels.get('le'));
+    const { upperBound, groupKey, groupLabels } = bucketIdentity(element.labels);
     if (upperBound === undefined) continue;
-    const withoutBound = element.labels.without('le');
-    const key = labelsKey(withoutBound);
-    let group = groups.get(key);
+    let group = groups.get(groupKey);
     if (group === undefined) {
-      group = { labels: dropMetricName(withoutBound), buckets: [] };
-      groups.set(key, group);
+      group = { labels: groupLabels, buckets: [] };
+      groups.set(groupKey, group);
     }
     group.buckets.push({ upperBound, count: element.value });
   }

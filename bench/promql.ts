@@ -6,12 +6,12 @@
 //
 // The queries are the parity battery (test/monitor/parity/queries.promql): each expression as three instant
 // queries and one range query, as parity.test.ts runs them. Two data sets: the parity lab data (70 series,
-// an hour at 15 s) and a larger one from bench/_promql-data.ts (10k series × 1 day at 15 s, 57.6M samples,
+// an hour at 15 s) and a larger one from bench/_promql-data.ts (10k series × 1 day at 15 s, 57.2M samples,
 // at KEEL_BENCH_SCALE=1), with the instant times and range adapted to its day (the range step gives about
 // 250 steps). Each is imported with `promtool tsdb create-blocks-from openmetrics` and `keel monitor
-// import`, one after the other and timed (keel's with a larger heap, see keelImportHeapMb), then served by
-// `prometheus` and `keel monitor` with the same flags. Both keep the imports' 2h blocks: under 60h of
-// retention the leveled compactor's largest range is 2h on both sides, so neither compacts during the run.
+// import`, one after the other and timed, then served by `prometheus` and `keel monitor` with the same
+// flags. Both keep the imports' 2h blocks: under 60h of retention the leveled compactor's largest range is
+// 2h on both sides, so neither compacts during the run.
 //
 // After a warm-up (each expression once as an instant query), every query is timed on both sides (request
 // sent to response body read, one keep-alive client), keel and Prometheus alternating which goes first,
@@ -46,11 +46,6 @@ const largeSamplesPerSeries = 5_760;
 const rangeStepsTarget = 250;
 /** Under 60h the largest compaction range is 2h (10% of retention, ranges ×3): no compaction; a day fits. */
 const retention = '50h';
-/**
- * Heap for `keel monitor import`: it holds one pass of up to 20M samples in a head at about 100 bytes per
- * sample, past V8's default limit (about 4 GB here): the full-size import runs out of memory without this.
- */
-const keelImportHeapMb = 8_192;
 const queryTimeoutMs = 60_000;
 /** The client gives up this long after the servers' own query timeout. */
 const queryClientGraceMs = 5_000;
@@ -314,7 +309,7 @@ function summarize(results: readonly QueryResult[], total: number): Record<strin
 async function importBoth(file: string, directory: string, deadline: number): Promise<Record<Side, number>> {
   const commands: Record<Side, [string, string[]]> = {
     prometheus: ['promtool', ['tsdb', 'create-blocks-from', 'openmetrics', file, join(directory, 'prometheus')]],
-    keel: [process.execPath, [`--max-old-space-size=${keelImportHeapMb}`, keelBin, 'monitor', 'import', file, '--storage.tsdb.path', join(directory, 'keel')]],
+    keel: [process.execPath, [keelBin, 'monitor', 'import', file, '--storage.tsdb.path', join(directory, 'keel')]],
   };
   const seconds: Record<Side, number> = { keel: 0, prometheus: 0 };
   for (const side of ['prometheus', 'keel'] as const) {
@@ -373,7 +368,7 @@ async function benchDataSet(root: string, file: string, dataSet: DataSet, deadli
     await Promise.all(sides.map((side) => stopServer(servers[side])));
   }
   report({
-    dataset: dataSet.name, series: dataSet.series, ...dataSet.extra, import_seconds: importSeconds, keel_import_heap_mb: keelImportHeapMb, repetitions: dataSet.repetitions,
+    dataset: dataSet.name, series: dataSet.series, ...dataSet.extra, import_seconds: importSeconds, repetitions: dataSet.repetitions,
     instant_times: dataSet.times.instants, range: dataSet.times.range, ...summarize(results, queries.length),
   });
   await rm(directory, { recursive: true, force: true });

@@ -192,6 +192,20 @@ export class RaftNode {
     }
   }
 
+  /** The known leader (None when there is none): a field read, for hot paths where `status()` would allocate. */
+  get lead(): NodeId {
+    return this.#raft.lead;
+  }
+
+  get term(): number {
+    return this.#raft.term;
+  }
+
+  get role(): Role {
+    return this.#raft.role;
+  }
+
+  /** A full picture, with the leader's view of every peer's progress; it allocates, so keep it off hot paths. */
   status(): Status {
     const raft = this.#raft;
     let progress: Map<NodeId, ProgressStatus> | null = null;

@@ -112,7 +112,7 @@ export class Member implements MemberBackend {
    * Who this member is (see identity.ts): from its data directory once it has one, from the cluster when it
    * joins one (`existing`), otherwise derived from --initial-cluster as every founding member derives it.
    */
-  static async #identity(options: MemberOptions): Promise<{ identity: MemberIdentity; listed: ListedMember[] | null }> {
+  static async #identity(options: MemberOptions): Promise<{ identity: MemberIdentity; listed: ListedMember[] | null; stored: boolean }> {
     const self = options.initialCluster.find((member) => member.name === options.name);
     if (self === undefined) throw memberError(Status.INVALID_ARGUMENT, `--initial-cluster has no member named ${options.name}`);
     const derived = {
@@ -120,15 +120,15 @@ export class Member implements MemberBackend {
       clusterId: clusterIdOf(options.initialCluster, options.initialClusterToken),
     };
     const stored = await readIdentity(options.dataDirectory);
-    if (stored !== null) return { identity: stored, listed: null };
+    if (stored !== null) return { identity: stored, listed: null, stored: true };
     // A data directory from before member.json existed belongs to a founding member.
-    if (options.initialClusterState === 'new' || await RaftDriver.hasData(options.dataDirectory)) return { identity: derived, listed: null };
+    if (options.initialClusterState === 'new' || await RaftDriver.hasData(options.dataDirectory)) return { identity: derived, listed: null, stored: false };
     const others = options.initialCluster.filter((member) => member.name !== options.name).flatMap((member) => member.peerUrls);
     const { identity, members } = await discoverIdentity(others, self.peerUrls).catch((error: unknown) => {
       throw error instanceof IdentityError ? memberError(Status.FAILED_PRECONDITION, error.message) : error;
     });
     options.logger.info('joining the cluster', { memberId: identity.memberId, clusterId: `0x${identity.clusterId.toString(16)}`, members: members.length });
-    return { identity, listed: members };
+    return { identity, listed: members, stored: false };
   }
 
   /** The API layer's watch router, told when a watcher has events (so they leave at once, not on a poll). */
@@ -137,17 +137,16 @@ export class Member implements MemberBackend {
   }
 
   static async start(options: MemberOptions): Promise<Member> {
-    const { identity, listed } = await Member.#identity(options);
+    const { identity, listed, stored } = await Member.#identity(options);
     const member = new Member(options, identity, listed);
     await member.#open();
-    if (await readIdentity(options.dataDirectory) === null) await writeIdentity(options.dataDirectory, identity);
+    if (!stored) await writeIdentity(options.dataDirectory, identity);
     return member;
   }
 
   /** The member list as etcd's MemberListResponse, for the peer transport's membership query. */
   #memberListBytes(): Uint8Array {
-    const header = { clusterId: this.clusterId, memberId: BigInt(this.id), revision: this.store.revision, raftTerm: this.#driver?.node.status().term ?? 0 };
-    return encodeMemberListResponse({ header, members: this.#members.list().map(memberToProto) });
+    return encodeMemberListResponse({ header: this.header(), members: this.#members.list().map(memberToProto) });
   }
 
   async #open(): Promise<void> {
@@ -212,7 +211,8 @@ export class Member implements MemberBackend {
   }
 
   header(): HeaderInfo {
-    return { clusterId: this.clusterId, memberId: BigInt(this.id), revision: this.store.revision, raftTerm: this.#driver.node.status().term };
+    // Before the driver opens (a membership query can arrive that early) the term is not known yet.
+    return { clusterId: this.clusterId, memberId: BigInt(this.id), revision: this.store.revision, raftTerm: this.#driver?.node.term ?? 0 };
   }
 
   async propose<K extends ReplicatedRequest['kind']>(request: ReplicatedRequest & { kind: K }, signal: Cancellation): Promise<ReplicatedResponse<K>> {
@@ -341,9 +341,9 @@ export class Member implements MemberBackend {
   }
 
   async moveLeader(target: bigint, signal: AbortSignal): Promise<void> {
-    if (this.#driver.node.status().role !== Role.Leader) throw memberError(Status.FAILED_PRECONDITION, 'etcdserver: not leader');
+    if (this.#driver.node.role !== Role.Leader) throw memberError(Status.FAILED_PRECONDITION, 'etcdserver: not leader');
     this.#driver.transferLeader(Number(target));
-    while (this.#driver.node.status().lead !== Number(target)) {
+    while (this.#driver.node.lead !== Number(target)) {
       if (signal.aborted) throw memberError(Status.UNAVAILABLE, 'etcdserver: request timed out');
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -364,7 +364,7 @@ export class Member implements MemberBackend {
 
   /** Leader-local: revoke expired leases and checkpoint remaining TTLs, as proposals. */
   #leaseSweep(): void {
-    const isLeader = this.#driver.node.status().role === Role.Leader;
+    const isLeader = this.#driver.node.role === Role.Leader;
     if (isLeader !== this.#wasLeader) {
       if (isLeader) this.store.promote();
       else this.store.demote();

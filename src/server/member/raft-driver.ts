@@ -152,16 +152,10 @@ export class RaftDriver {
   }
 
   static async #create(options: RaftDriverOptions, walDirectory: string, snapshotDirectory: string): Promise<RaftDriver> {
-    const wal = await Wal.create(walDirectory, { logger: options.logger, metadata: new TextEncoder().encode(String(options.memberId)), onSynced: options.metrics?.walSynced });
+    const wal = await Wal.create(walDirectory, { logger: options.logger, metadata: walMetadataOf(options.memberId), onSynced: options.metrics?.walSynced });
     if (options.initialVoters === null) return new RaftDriver(options, wal, new MemoryStorage(), 0);
-    // A founding member starts from the bootstrap snapshot (index 1) that holds the membership.
-    const storage = new MemoryStorage({ voters: options.initialVoters });
-    const bootstrap = { metadata: storage.snapshot().metadata, data: options.bootstrapData ?? new Uint8Array(0) };
-    storage.applySnapshot(bootstrap);
-    await saveSnapshotFile(snapshotDirectory, bootstrap, { logger: options.logger });
-    await wal.saveSnapshotMarker({ index: bootstrap.metadata.index, term: bootstrap.metadata.term });
-    await wal.save(storage.hardState(), []);
-    return new RaftDriver(options, wal, storage, bootstrap.metadata.index);
+    const storage = await writeBootstrap(wal, snapshotDirectory, options.initialVoters, options.bootstrapData ?? new Uint8Array(0), options.logger);
+    return new RaftDriver(options, wal, storage, storage.snapshot().metadata.index);
   }
 
   /** Starts ticking. Ticks missed while the event loop was busy are delivered on the next timer. */
@@ -260,12 +254,12 @@ export class RaftDriver {
       waiters.set(key, {
         resolve: (result) => { signal.removeEventListener('abort', onAbort); resolve(result); },
         reject: (error) => { signal.removeEventListener('abort', onAbort); reject(error); },
-        deadlineMs: this.#options.now() + this.#requestTimeoutMs, leaderAtStart: this.node.status().lead,
+        deadlineMs: this.#options.now() + this.#requestTimeoutMs, leaderAtStart: this.node.lead,
       });
       if (!submit()) {
         waiters.delete(key);
         signal.removeEventListener('abort', onAbort);
-        reject(new DriverError('DRIVER_DROPPED', this.node.status().lead === 0 ? 'etcdserver: no leader' : 'etcdserver: leader changed'));
+        reject(new DriverError('DRIVER_DROPPED', this.node.lead === 0 ? 'etcdserver: no leader' : 'etcdserver: leader changed'));
         return;
       }
       this.#schedule();
@@ -277,7 +271,7 @@ export class RaftDriver {
     for (const [key, waiter] of waiters) {
       if (waiter.deadlineMs > now) return;
       waiters.delete(key);
-      const leaderChanged = waiter.leaderAtStart !== 0 && waiter.leaderAtStart !== this.node.status().lead;
+      const leaderChanged = waiter.leaderAtStart !== 0 && waiter.leaderAtStart !== this.node.lead;
       waiter.reject(new DriverError('DRIVER_TIMEOUT', leaderChanged ? 'etcdserver: request timed out, possibly due to previous leader failure' : 'etcdserver: request timed out'));
     }
   }
@@ -424,6 +418,25 @@ export class RaftDriver {
   }
 }
 
+
+/** What a member's WAL records about whose log it is. */
+export function walMetadataOf(memberId: NodeId): Uint8Array {
+  return new TextEncoder().encode(String(memberId));
+}
+
+/**
+ * A founding member's start (and a restored one's): the bootstrap snapshot at index 1 holding the voters and
+ * `data`, saved as a file, then its WAL marker and the hard state. Returns the storage holding that snapshot.
+ */
+export async function writeBootstrap(wal: Wal, snapshotDirectory: string, voters: readonly NodeId[], data: Uint8Array, logger: StorageLogger): Promise<MemoryStorage> {
+  const storage = new MemoryStorage({ voters });
+  const bootstrap = { metadata: storage.snapshot().metadata, data };
+  storage.applySnapshot(bootstrap);
+  await saveSnapshotFile(snapshotDirectory, bootstrap, { logger });
+  await wal.saveSnapshotMarker({ index: bootstrap.metadata.index, term: bootstrap.metadata.term });
+  await wal.save(storage.hardState(), []);
+  return storage;
+}
 
 function writeUint32(bytes: Uint8Array, offset: number, value: number): void {
   bytes[offset] = value >>> 24;

@@ -14,11 +14,11 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KvStore } from '../../kv/index.ts';
-import { MemoryStorage } from '../../raft/index.ts';
-import { type StorageLogger, Wal, saveSnapshotFile } from '../../storage/index.ts';
+import { type StorageLogger, Wal } from '../../storage/index.ts';
 import { sha256Bytes, snapshotAlignmentBytes, snapshotPadMagic, snapshotTrailerBytesMin } from '../api/_snapshot-stream.ts';
 import { type InitialMember, clusterIdOf } from './member.ts';
 import { MemberRegistry, StoreMachine, memberIdOf } from './store-machine.ts';
+import { walMetadataOf, writeBootstrap } from './raft-driver.ts';
 
 /** A snapshot file is read whole; past this, restoring needs a streaming reader (Node's Buffer limit is 2 GiB). */
 export const restoreFileBytesMax = 2 ** 31 - 1;
@@ -106,18 +106,14 @@ export function storeBytesOf(file: Uint8Array, name: string, skipHashCheck: bool
   return file.subarray(0, length);
 }
 
-/** The same layout a founding member creates (RaftDriver.#create), with the restored state in the snapshot. */
+/** The layout a founding member creates (RaftDriver's writeBootstrap), with the restored state in the snapshot. */
 async function writeDataDirectory(options: RestoreOptions, memberId: number, voters: readonly number[], data: Uint8Array): Promise<void> {
   const walDirectory = join(options.dataDirectory, 'wal');
   const snapshotDirectory = join(options.dataDirectory, 'snap');
   try {
     await mkdir(snapshotDirectory, { recursive: true });
-    const storage = new MemoryStorage({ voters });
-    const bootstrap = { metadata: storage.snapshot().metadata, data };
-    await saveSnapshotFile(snapshotDirectory, bootstrap, { logger: options.logger });
-    const wal = await Wal.create(walDirectory, { logger: options.logger, metadata: new TextEncoder().encode(String(memberId)) });
-    await wal.saveSnapshotMarker({ index: bootstrap.metadata.index, term: bootstrap.metadata.term });
-    await wal.save(storage.hardState(), []);
+    const wal = await Wal.create(walDirectory, { logger: options.logger, metadata: walMetadataOf(memberId) });
+    await writeBootstrap(wal, snapshotDirectory, voters, data, options.logger);
     await wal.close();
   } catch (error) {
     // Nothing half-made is left for a member to start from.

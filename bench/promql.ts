@@ -27,6 +27,9 @@
 // Env:  KEEL_BENCH_SCALE=0.1             the larger set's series count × this (default 1: 10k series)
 //       KEEL_BENCH_PROMQL_BUDGET_S=3600  the whole bench's time budget in seconds (default 1 hour)
 //       KEEL_BENCH_PROMQL_DATASETS=lab   only these data sets (lab, large)
+//       KEEL_BENCH_PROMQL_KEEP=DIR       keep the imported stores under DIR and reuse them on the next run
+//                                        (same data set and scale), skipping generation and import
+//       KEEL_BENCH_PROMQL_MATCH=REGEX    only the battery's expressions matching REGEX
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -61,6 +64,8 @@ const stderrCharactersMax = 2_000;
 const budgetMs = positiveNumber(process.env.KEEL_BENCH_PROMQL_BUDGET_S, 3_600) * 1_000;
 const scale = positiveNumber(process.env.KEEL_BENCH_SCALE, 1);
 const dataSetNames = (process.env.KEEL_BENCH_PROMQL_DATASETS ?? 'lab,large').split(',').filter((name) => name !== '');
+const keepDirectory = nonEmpty(process.env.KEEL_BENCH_PROMQL_KEEP);
+const expressionFilter = nonEmpty(process.env.KEEL_BENCH_PROMQL_MATCH);
 
 type Side = 'keel' | 'prometheus';
 const sides: readonly Side[] = ['keel', 'prometheus'];
@@ -94,6 +99,10 @@ function positiveNumber(text: string | undefined, fallback: number): number {
   const value = Number(text);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`bench/promql: expected a positive number, not ${JSON.stringify(text)}`);
   return value;
+}
+
+function nonEmpty(text: string | undefined): string | undefined {
+  return text === undefined || text === '' ? undefined : text;
 }
 
 function report(line: Record<string, unknown>): void {
@@ -187,7 +196,9 @@ async function startServers(directory: string, config: string): Promise<Servers>
 
 async function readBattery(): Promise<string[]> {
   const text = await readFile(batteryFile, 'utf8');
-  return text.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+  const pattern = expressionFilter === undefined ? undefined : new RegExp(expressionFilter);
+  return text.split('\n').map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#') && (pattern === undefined || pattern.test(line)));
 }
 
 /** Each expression as an instant query at each time, then as a range query, as the parity test runs them. */
@@ -323,14 +334,6 @@ async function importBoth(file: string, directory: string, deadline: number): Pr
   return seconds;
 }
 
-interface DataSet {
-  readonly name: string;
-  readonly series: number;
-  readonly times: Times;
-  readonly repetitions: number;
-  readonly extra: Record<string, unknown>;
-}
-
 /**
  * Warm-up (untimed, both sides: every expression once as an instant query at the last instant time, which
  * reaches every code path at a fraction of the range queries' cost), then the timed battery while the budget
@@ -351,59 +354,98 @@ async function measureBattery(servers: Servers, queries: readonly Query[], repet
   return results;
 }
 
-/** Imports the file, serves it from both sides, measures the battery and prints the data set's line. */
-async function benchDataSet(root: string, file: string, dataSet: DataSet, deadline: number): Promise<void> {
-  const directory = join(root, dataSet.name);
-  await mkdir(directory);
-  const importSeconds = await importBoth(file, directory, deadline);
-  await rm(file, { force: true });
+/** What a data set's preparation gives: its times, series count and the figures of its generation. */
+interface Prepared { readonly times: Times; readonly series: number; readonly extra: Record<string, unknown> }
+
+interface DataSetPlan {
+  readonly name: string;
+  readonly repetitions: number;
+  /** Writes the OpenMetrics file and describes the data. */
+  readonly prepare: (file: string) => Promise<Prepared>;
+}
+
+const preparedFile = 'prepared.json';
+
+/**
+ * Generates and imports the data (or, with KEEL_BENCH_PROMQL_KEEP, reuses an earlier import of the same data
+ * set), serves it from both sides, measures the battery and prints the data set's line.
+ */
+async function benchDataSet(root: string, plan: DataSetPlan, deadline: number): Promise<void> {
+  const kept = keepDirectory !== undefined;
+  const directory = kept ? join(resolve(keepDirectory), plan.name === 'large' ? `large-${scale}` : plan.name) : join(root, plan.name);
+  let prepared = kept ? await readPrepared(directory) : undefined;
+  let importSeconds: Record<Side, number> | 'reused' = 'reused';
+  if (prepared === undefined) {
+    await rm(directory, { recursive: true, force: true });
+    await mkdir(directory, { recursive: true });
+    const file = join(root, `${plan.name}.om`);
+    prepared = await plan.prepare(file);
+    importSeconds = await importBoth(file, directory, deadline);
+    await rm(file, { force: true });
+    if (kept) await writeFile(join(directory, preparedFile), JSON.stringify(prepared));
+  }
   const config = join(directory, 'config.yml');
   await writeFile(config, 'global:\n  scrape_interval: 15s\n');
-  const queries = queriesOf(await readBattery(), dataSet.times);
+  const queries = queriesOf(await readBattery(), prepared.times);
   const servers = await startServers(directory, config);
   let results: QueryResult[];
   try {
-    results = await measureBattery(servers, queries, dataSet.repetitions, deadline);
+    results = await measureBattery(servers, queries, plan.repetitions, deadline);
   } finally {
     await Promise.all(sides.map((side) => stopServer(servers[side])));
   }
   report({
-    dataset: dataSet.name, series: dataSet.series, ...dataSet.extra, import_seconds: importSeconds, repetitions: dataSet.repetitions,
-    instant_times: dataSet.times.instants, range: dataSet.times.range, ...summarize(results, queries.length),
+    dataset: plan.name, series: prepared.series, ...prepared.extra, import_seconds: importSeconds, repetitions: plan.repetitions,
+    instant_times: prepared.times.instants, range: prepared.times.range, ...summarize(results, queries.length),
   });
-  await rm(directory, { recursive: true, force: true });
+  if (!kept) await rm(directory, { recursive: true, force: true });
 }
 
-async function benchLab(root: string, deadline: number): Promise<void> {
-  const file = join(root, 'lab.om');
-  await writeFile(file, labOpenMetrics());
-  const times: Times = { instants: [dataStartSeconds + 1800, dataStartSeconds + 3000, dataEndSeconds], range: { start: dataStartSeconds + 600, end: dataEndSeconds, step: 60 } };
-  await benchDataSet(root, file, { name: 'lab', series: labSeries, times, repetitions: labRepetitions, extra: {} }, deadline);
+/** The description an earlier kept run left, or undefined when there is none (or it is unreadable). */
+async function readPrepared(directory: string): Promise<Prepared | undefined> {
+  try {
+    return JSON.parse(await readFile(join(directory, preparedFile), 'utf8')) as Prepared;
+  } catch {
+    return undefined;
+  }
 }
 
-async function benchLarge(root: string, deadline: number): Promise<void> {
-  const file = join(root, 'large.om');
-  const instances = Math.max(1, Math.round(scaledInstancesAtScaleOne * scale));
-  const started = performance.now();
-  const data = await writeScaledOpenMetrics(file, { instances, startSeconds: dataStartSeconds, stepSeconds: largeStepSeconds, samples: largeSamplesPerSeries });
-  const extra = { scale, samples: data.samples, file_bytes: data.bytes, generate_seconds: round((performance.now() - started) / 1000, 1) };
-  const times = largeTimes(data.startSeconds, data.endSeconds);
-  await benchDataSet(root, file, { name: 'large', series: instances * scaledSeriesPerInstance, times, repetitions: largeRepetitions, extra }, deadline);
-}
+const labPlan: DataSetPlan = {
+  name: 'lab',
+  repetitions: labRepetitions,
+  prepare: async (file) => {
+    await writeFile(file, labOpenMetrics());
+    const times: Times = { instants: [dataStartSeconds + 1800, dataStartSeconds + 3000, dataEndSeconds], range: { start: dataStartSeconds + 600, end: dataEndSeconds, step: 60 } };
+    return { times, series: labSeries, extra: {} };
+  },
+};
+
+const largePlan: DataSetPlan = {
+  name: 'large',
+  repetitions: largeRepetitions,
+  prepare: async (file) => {
+    const instances = Math.max(1, Math.round(scaledInstancesAtScaleOne * scale));
+    const started = performance.now();
+    const data = await writeScaledOpenMetrics(file, { instances, startSeconds: dataStartSeconds, stepSeconds: largeStepSeconds, samples: largeSamplesPerSeries });
+    const extra = { scale, samples: data.samples, file_bytes: data.bytes, generate_seconds: round((performance.now() - started) / 1000, 1) };
+    return { times: largeTimes(data.startSeconds, data.endSeconds), series: instances * scaledSeriesPerInstance, extra };
+  },
+};
 
 export async function run(): Promise<void> {
   if (!(await onPath('prometheus')) || !(await onPath('promtool'))) return report({ skipped: 'prometheus or promtool is not installed (apt-get install prometheus)' });
   const deadline = Date.now() + budgetMs;
   const root = await mkdtemp(join(tmpdir(), 'keel-bench-promql-'));
   try {
-    for (const [name, bench] of [['lab', benchLab], ['large', benchLarge]] as const) {
+    for (const plan of [labPlan, largePlan]) {
+      const name = plan.name;
       if (!dataSetNames.includes(name)) continue;
       if (Date.now() > deadline) {
         report({ dataset: name, skipped: `over the ${budgetMs / 1000} s budget` });
         continue;
       }
       try {
-        await bench(root, deadline);
+        await benchDataSet(root, plan, deadline);
       } catch (error) {
         report({ dataset: name, error: (error instanceof Error ? error.message : String(error)).slice(0, 1_000) });
       }

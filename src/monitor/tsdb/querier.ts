@@ -8,8 +8,8 @@ import { assert } from './errors.ts';
 import { checkSelectMatchers } from './head-read.ts';
 import type { Matcher } from './index/index.ts';
 import { compareStrings, Labels } from './labels.ts';
-import { MergedSeries } from './series-iterator.ts';
-import type { TsdbSeries } from './series-iterator.ts';
+import { ChunkSeries, MergedSeries } from './series-iterator.ts';
+import type { IterableChunk, TsdbSeries } from './series-iterator.ts';
 
 /** A source querier whose series expose value bits. */
 export interface TsdbQuerier extends Querier {
@@ -76,8 +76,30 @@ function mergeSortedSeries(lists: readonly TsdbSeries[][]): TsdbSeries[] {
       parts.push(series);
       positions[index] = positions[index]! + 1;
     }
-    result.push(parts.length === 1 ? parts[0]! : new MergedSeries(smallest, parts));
+    result.push(parts.length === 1 ? parts[0]! : (concatenated(smallest, parts) ?? new MergedSeries(smallest, parts)));
   }
+}
+
+/**
+ * One series over the parts' chunks in order when the parts are chunk lists whose chunks follow one another
+ * without overlapping in time (the usual case: blocks cover disjoint ranges, the head follows them), so its
+ * iterator needs no per-sample merge; undefined when they overlap and must be merged.
+ */
+function concatenated(labels: Labels, parts: readonly TsdbSeries[]): ChunkSeries | undefined {
+  const chunks: IterableChunk[] = [];
+  let minTimeMs = Infinity;
+  let maxTimeMs = -Infinity;
+  for (const part of parts) {
+    if (!(part instanceof ChunkSeries)) return undefined;
+    for (const chunk of part.chunks) {
+      const previous = chunks[chunks.length - 1];
+      if (previous !== undefined && previous.maxTimeMs >= chunk.minTimeMs) return undefined;
+      chunks.push(chunk);
+    }
+    minTimeMs = Math.min(minTimeMs, part.minTimeMs);
+    maxTimeMs = Math.max(maxTimeMs, part.maxTimeMs);
+  }
+  return new ChunkSeries(labels, chunks, minTimeMs, maxTimeMs);
 }
 
 function mergeSortedStrings(lists: readonly string[][]): string[] {

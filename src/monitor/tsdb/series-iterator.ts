@@ -172,6 +172,8 @@ export class MergeIterator implements TsdbSampleIterator {
   #started = false;
   /** The iterator holding the current sample, or -1. */
   #currentIndex = -1;
+  /** The smallest timestamp held by the other iterators (Infinity when none): while the current one stays below it, no scan is needed. */
+  #othersMinMs = Infinity;
 
   constructor(iterators: readonly TsdbSampleIterator[]) {
     assert(iterators.length > 0, 'a merge has inputs');
@@ -183,13 +185,23 @@ export class MergeIterator implements TsdbSampleIterator {
     if (!this.#started) {
       this.#started = true;
       for (let index = 0; index < this.#iterators.length; index += 1) this.#has[index] = this.#iterators[index]!.next();
-    } else if (this.#currentIndex >= 0) {
-      const consumedMs = this.#iterators[this.#currentIndex]!.timestampMs;
-      for (let index = 0; index < this.#iterators.length; index += 1) {
-        if (this.#has[index] && this.#iterators[index]!.timestampMs === consumedMs) this.#has[index] = this.#iterators[index]!.next();
+      return this.#pick();
+    }
+    const currentIndex = this.#currentIndex;
+    if (currentIndex < 0) return false;
+    const current = this.#iterators[currentIndex]!;
+    const consumedMs = current.timestampMs;
+    // Fast path: the current source's next sample still comes before every other source's.
+    if (consumedMs < this.#othersMinMs) {
+      if (!current.next()) {
+        this.#has[currentIndex] = false;
+        return this.#pick();
       }
-    } else {
-      return false;
+      if (current.timestampMs < this.#othersMinMs) return true;
+      return this.#pick();
+    }
+    for (let index = 0; index < this.#iterators.length; index += 1) {
+      if (this.#has[index] && this.#iterators[index]!.timestampMs === consumedMs) this.#has[index] = this.#iterators[index]!.next();
     }
     return this.#pick();
   }
@@ -229,13 +241,24 @@ export class MergeIterator implements TsdbSampleIterator {
     return this.#iterators[this.#currentIndex]!;
   }
 
+  /** Makes the iterator with the smallest timestamp (the earliest source on a tie) current; notes the others' minimum. */
   #pick(): boolean {
     let best = -1;
+    let bestMs = Infinity;
+    let secondMs = Infinity;
     for (let index = 0; index < this.#iterators.length; index += 1) {
       if (!this.#has[index]) continue;
-      if (best < 0 || this.#iterators[index]!.timestampMs < this.#iterators[best]!.timestampMs) best = index;
+      const timestampMs = this.#iterators[index]!.timestampMs;
+      if (best < 0 || timestampMs < bestMs) {
+        if (best >= 0) secondMs = bestMs;
+        best = index;
+        bestMs = timestampMs;
+      } else if (timestampMs < secondMs) {
+        secondMs = timestampMs;
+      }
     }
     this.#currentIndex = best;
+    this.#othersMinMs = secondMs;
     return best >= 0;
   }
 }

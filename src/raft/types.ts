@@ -158,7 +158,9 @@ export interface ReadState {
  *   1. send `messages` (they do not depend on this batch being durable; the leader's appends go here);
  *   2. write `snapshot`, `entries` and `hardState` to stable storage and fsync them;
  *   3. send `messagesAfterPersist` (votes and append acknowledgements: they promise durable state);
- *   4. apply `committedEntries` to the state machine, and serve `readStates` once applied;
+ *   4. apply `committedEntries` to the state machine, and serve `readStates` once applied (committed entries
+ *      are durable on a quorum already, so a driver may apply them while step 2 runs, unless the Ready
+ *      carries a snapshot, which must be installed first);
  *   5. call `advance(ready)`.
  * The driver also reports, like a transport does, when a snapshot send finished or failed
  * (`reportSnapshot`) and when a peer is unreachable (`reportUnreachable`); without the report a follower

@@ -69,9 +69,10 @@ export class MutationCache {
       hit.lastIteration = this.#iteration;
       return hit.result;
     }
-    const result = mutateSampleLabels(exposed, targetLabels, settings);
+    // Kept across scrapes, so detached from this scrape's body (see Labels.detached).
+    const result = mutateSampleLabels(exposed, targetLabels, settings)?.detached();
     if (this.#size >= mutationCacheEntriesMax) this.#clear();
-    const entry: CacheEntry = { exposed, result, lastIteration: this.#iteration };
+    const entry: CacheEntry = { exposed: exposed.detached(), result, lastIteration: this.#iteration };
     if (bucket === undefined) this.#entries.set(hash, [entry]);
     else bucket.push(entry);
     this.#size += 1;

@@ -115,15 +115,19 @@ export class Head {
     return 'ok';
   }
 
-  /** The series with exactly these labels, or undefined. */
-  get(labels: Labels): HeadSeries | undefined {
+  /**
+   * The series with exactly these labels, or undefined. With `remember`, the labels object is kept for an
+   * identity check next time (a scraper passes the same object every interval); a caller whose label sets
+   * are used once (an import, which parses a fresh set per sample out of a large text) passes false, or the
+   * series would keep that text alive.
+   */
+  get(labels: Labels, remember = true): HeadSeries | undefined {
     const entry = this.#seriesByHash.get(hashKey(labels));
     if (entry === undefined) return undefined;
     if (!Array.isArray(entry)) {
-      // A scraper passes the same Labels object every interval: identity settles equality.
       if (entry.lastQueriedLabels === labels) return entry;
       if (!entry.labels.equals(labels)) return undefined;
-      entry.lastQueriedLabels = labels;
+      if (remember) entry.lastQueriedLabels = labels;
       return entry;
     }
     for (const series of entry) {
@@ -137,8 +141,8 @@ export class Head {
   }
 
   /** The series with these labels, created with the next ID if new. */
-  getOrCreate(labels: Labels): HeadSeries {
-    const existing = this.get(labels);
+  getOrCreate(labels: Labels, remember = true): HeadSeries {
+    const existing = this.get(labels, remember);
     if (existing !== undefined) return existing;
     if (labels.size === 0) throw new TsdbError('TSDB_INVALID_ARGUMENT', 'A series needs at least one label.');
     return this.#create(this.#nextSeriesId, labels);
@@ -217,7 +221,9 @@ export class Head {
     return removed.length;
   }
 
-  #create(id: number, labels: Labels): HeadSeries {
+  #create(id: number, parsedLabels: Labels): HeadSeries {
+    // The series (and the index) keep the labels as long as the series lives: detached from the text they came from.
+    const labels = parsedLabels.detached();
     this.#index.add(id, labels);
     const series = new HeadSeries(id, this.#index.labels(id)!);
     this.#seriesById.set(id, series);

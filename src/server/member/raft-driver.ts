@@ -297,10 +297,17 @@ export class RaftDriver {
       this.#options.metrics?.observeReady(ready);
       // The leader's appends leave before its own fsync (thesis §10.2.1): they do not promise anything.
       this.#options.transport.send(ready.messages);
-      await this.#persist(ready);
+      // Committed entries are already durable on a quorum, so they are applied while this member's own write
+      // runs (as etcd's apply loop does): the write is started, the entries applied, then the write awaited.
+      // Only a snapshot to install must come first. The state machine lives in memory, so a crash before the
+      // write completes loses nothing that recovery would not rebuild.
+      const applyFirst = ready.snapshot === null;
+      const persisted = this.#persist(ready);
+      if (applyFirst) this.#apply(ready);
+      await persisted;
       if (this.#stopped) return;
       this.#sendAfterPersist(ready.messagesAfterPersist);
-      this.#apply(ready);
+      if (!applyFirst) this.#apply(ready);
       this.node.advance(ready);
       await this.#maybeSnapshot();
     }

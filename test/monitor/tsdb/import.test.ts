@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { importOpenMetrics, silentLogger, TsdbError } from '../../../src/monitor/tsdb/index.ts';
 import { dumpRange, labels, openDb, withTempDir } from './_helpers.ts';
@@ -102,5 +104,40 @@ test('an exact repeated sample is ignored, and an import may not overlap existin
     const reopened = await openDb(join(directory, 'db'));
     assert.deepEqual(dumpRange(reopened, 0, Number.MAX_SAFE_INTEGER).map((series) => series.samples.length), [2, 1, 1]);
     await reopened.close();
+  });
+});
+
+test('imported series do not keep the text they were parsed from alive: a file of many megabytes imports in a small heap', async () => {
+  await withTempDir(async (directory) => {
+    // Each series' samples are contiguous and fill more than one 1 MiB read, so every series is first seen in
+    // a different read. Were each series to pin the text of that read, 80 series would pin 80 MiB, past the
+    // child's 48 MiB heap.
+    const series = 80;
+    const samplesPerSeries = 18_000;
+    const file = join(directory, 'input.om');
+    const parts = ['# TYPE pinned_bytes gauge\n'];
+    for (let index = 0; index < series; index += 1) {
+      const lines: string[] = [];
+      for (let point = 0; point < samplesPerSeries; point += 1) lines.push(`pinned_bytes{series="series-number-${index}",zone="a-rather-long-zone-name"} ${point % 97} ${startSeconds + point}`);
+      parts.push(`${lines.join('\n')}\n`);
+    }
+    parts.push('# EOF\n');
+    await writeFile(file, parts.join(''));
+    const keel = fileURLToPath(new URL('../../../bin/keel', import.meta.url));
+    const outcome = await new Promise<{ code: number | null; stderr: string }>((done) => {
+      const child = spawn(process.execPath, ['--max-old-space-size=48', keel, 'monitor', 'import', file, '--storage.tsdb.path', join(directory, 'db')], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr = (stderr + chunk).slice(-2_000); });
+      child.on('close', (code) => done({ code, stderr }));
+    });
+    assert.equal(outcome.code, 0, outcome.stderr);
+    const db = await openDb(join(directory, 'db'));
+    try {
+      const dump = dumpRange(db, startSeconds * 1000, (startSeconds + samplesPerSeries) * 1000);
+      assert.equal(dump.length, series, 'every series was imported');
+      assert.ok(dump.every((entry) => entry.samples.length === samplesPerSeries), 'with every sample');
+    } finally {
+      await db.close();
+    }
   });
 });

@@ -104,12 +104,19 @@ function labelsObject(labels: Labels): Record<string, string> {
 }
 
 function labelsText(labels: Labels): string {
-  const fields: string[] = [];
-  for (const { name, value } of labels) fields.push(`${goJsonString(name)}:${goJsonString(value)}`);
-  return `{${fields.join(',')}}`;
+  let text = '{';
+  for (let index = 0; index < labels.size; index += 1) {
+    // Label names are [a-zA-Z_][a-zA-Z0-9_]*: nothing to escape.
+    text += `${index === 0 ? '' : ','}"${labels.nameAt(index)}":${goJsonString(labels.valueAt(index))}`;
+  }
+  return `${text}}`;
 }
+
+/** Characters Go's encoding/json writes as they are: printable ASCII but `"`, `\\`, `<`, `>` and `&`. */
+const plainJsonText = /^[\x20\x21\x23-\x25\x27-\x3b\x3d\x3f-\x5b\x5d-\x7e]*$/;
 
 /** Go's encoding/json string: like JSON.stringify, but `<`, `>`, `&`, U+2028 and U+2029 are escaped too. */
 export function goJsonString(text: string): string {
+  if (plainJsonText.test(text)) return `"${text}"`;
   return JSON.stringify(text).replace(/[<>&\u2028\u2029]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

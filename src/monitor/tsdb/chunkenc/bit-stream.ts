@@ -158,29 +158,31 @@ export class BitReader {
   }
 
   readBit(): number {
-    if (this.#bitPosition >= this.#bitLength) this.#throwTruncated(1);
-    const byte = this.#buffer[this.#bitPosition >>> 3]!;
-    const bit = (byte >>> (7 - (this.#bitPosition & 7))) & 1;
-    this.#bitPosition += 1;
-    return bit;
+    const position = this.#bitPosition;
+    if (position >= this.#bitLength) this.#throwTruncated(1);
+    this.#bitPosition = position + 1;
+    return (this.#buffer[position >>> 3]! >>> (7 - (position & 7))) & 1;
   }
 
   /** Reads `bitCount` (0..32) bits as an unsigned integer. */
   readBits(bitCount: number): number {
     assert(bitCount >= 0 && bitCount <= 32, 'bit count is between 0 and 32');
-    if (this.#bitPosition + bitCount > this.#bitLength) this.#throwTruncated(bitCount);
-    let result = 0;
-    let remaining = bitCount;
-    while (remaining > 0) {
-      const availableBits = 8 - (this.#bitPosition & 7);
-      const takenBits = availableBits < remaining ? availableBits : remaining;
-      const byte = this.#buffer[this.#bitPosition >>> 3]!;
-      const piece = (byte >>> (availableBits - takenBits)) & ((1 << takenBits) - 1);
-      result = (result << takenBits) | piece;
-      this.#bitPosition += takenBits;
-      remaining -= takenBits;
+    const position = this.#bitPosition;
+    if (position + bitCount > this.#bitLength) this.#throwTruncated(bitCount);
+    if (bitCount === 0) return 0;
+    const shift = position & 7;
+    if (shift + bitCount > 32) {
+      // Spans five bytes: the leading bits, then the last byte's worth.
+      const high = this.readBits(bitCount - 8);
+      return high * 256 + this.readBits(8);
     }
-    return result >>> 0;
+    // The four bytes from the current one, big-endian. Bytes past the buffer's end read as 0: the stream
+    // bound checked above keeps them out of the result.
+    const buffer = this.#buffer;
+    const index = position >>> 3;
+    const word = (buffer[index]! << 24) | (buffer[index + 1]! << 16) | (buffer[index + 2]! << 8) | buffer[index + 3]!;
+    this.#bitPosition = position + bitCount;
+    return (word << shift) >>> (32 - bitCount);
   }
 
   #check(): void {

@@ -272,10 +272,14 @@ export class BlockIndex {
     const offset = reader.position;
     const count = reader.uvarint();
     if (count === 0 || count > reader.remaining) throw reader.fail(`a series has ${count} labels`, offset);
-    const pairs: [string, string][] = [];
-    for (let index = 0; index < count; index += 1) pairs.push([this.#symbol(reader), this.#symbol(reader)]);
+    const names: string[] = [];
+    const values: string[] = [];
+    for (let index = 0; index < count; index += 1) {
+      names.push(this.#symbol(reader));
+      values.push(this.#symbol(reader));
+    }
     try {
-      return Labels.fromPairs(pairs);
+      return Labels.fromIndex(names, values);
     } catch (error) {
       throw reader.fail(`series labels are invalid: ${(error as Error).message}`, offset);
     }

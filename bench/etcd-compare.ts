@@ -6,7 +6,9 @@
 // Starts 3 `keel serve` children and, when `etcd` is on the PATH, 3 etcd members, all on free loopback
 // ports with temporary data dirs and default heartbeat/election; waits for a leader in each (its /metrics
 // `*_server_is_leader`), then runs etcd-bench against each leader's client URL, keel and etcd interleaved per
-// op (alternating which goes first) so both share the machine's noise. Without Go or the tool it prints one
+// op (alternating which goes first) so both share the machine's noise. Each op runs `rounds` times per side
+// (default 3, alternating the order every round) and reports each side's median rps and median p99, with
+// every round's rps, because one run on these machines can be 20% off the next. Without Go or the tool it prints one
 // `{"bench":"etcd-compare","skipped":"..."}` line; without etcd it prints keel's figures with "etcd":null.
 // Bounded to about 3 minutes: each run has a time limit (a run that hits it reports "timeout"), and ops left
 // when the budget is spent print {"op":..,"skipped":..}.
@@ -16,6 +18,7 @@
 //       KEEL_BENCH_SCALE=0.5                  multiply every op's total (quick runs; default 1)
 //       KEEL_BENCH_CPU_PROF=DIR               run the keel members under `node --cpu-prof` into DIR
 //       KEEL_BENCH_OPS=put,txn                only these ops
+//       KEEL_BENCH_ROUNDS=3                   runs per op and side (the median is reported)
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { access, constants, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -39,6 +42,7 @@ const valueBytes = 256;
 interface Op { readonly op: string; readonly clients: number; readonly conns: number; readonly total: number }
 
 const scale = Number(process.env.KEEL_BENCH_SCALE ?? '1') > 0 ? Number(process.env.KEEL_BENCH_SCALE ?? '1') : 1;
+const rounds = Math.max(1, Math.min(9, Math.floor(Number(process.env.KEEL_BENCH_ROUNDS ?? '3')) || 3));
 const onlyOps = process.env.KEEL_BENCH_OPS?.split(',').filter((name) => name !== '');
 const ops: readonly Op[] = ([
   { op: 'put', clients: 1, conns: 1, total: 2_000 },
@@ -195,6 +199,20 @@ async function drive(tool: string, endpoint: string, op: Op, timeoutMs = runTime
   }
 }
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** One side's runs of an op as one line: the median of each figure (errors summed, the first error kept). */
+function medianFigures(runs: readonly Figures[]): Figures {
+  const pick = (field: 'rps' | 'p50_ms' | 'p90_ms' | 'p99_ms' | 'max_ms'): number => round(median(runs.map((run) => run[field] ?? 0)));
+  const error = runs.find((run) => run.error !== undefined)?.error;
+  const errors = runs.some((run) => run.errors < 0) ? -1 : runs.reduce((sum, run) => sum + run.errors, 0);
+  return { rps: Math.round(pick('rps')), p50_ms: pick('p50_ms'), p90_ms: pick('p90_ms'), p99_ms: pick('p99_ms'), max_ms: pick('max_ms'), errors, ...(error !== undefined ? { error } : {}) };
+}
+
 function ratio(keel: number, etcd: number): number | null {
   return etcd > 0 && keel > 0 ? Math.round((keel / etcd) * 100) / 100 : null;
 }
@@ -225,17 +243,23 @@ export async function run(): Promise<void> {
     const warmup: Op = { op: 'put', clients: 100, conns: 10, total: Math.max(200, Math.round(2_000 * scale)) };
     for (const kind of ['keel', 'etcd'] as const) if (endpoints[kind] !== null) await drive(tool.path, endpoints[kind], warmup, Math.max(1_000, timeLeft()));
     for (const [index, op] of ops.entries()) {
-      const order = index % 2 === 0 ? (['keel', 'etcd'] as const) : (['etcd', 'keel'] as const);
-      if (timeLeft() < 5_000) {
+      const runs: Record<'keel' | 'etcd', Figures[]> = { keel: [], etcd: [] };
+      for (let round = 0; round < rounds; round++) {
+        if (timeLeft() < 5_000) break;
+        const order = (index + round) % 2 === 0 ? (['keel', 'etcd'] as const) : (['etcd', 'keel'] as const);
+        for (const kind of order) if (endpoints[kind] !== null) runs[kind].push(await drive(tool.path, endpoints[kind], op, Math.max(1_000, timeLeft())));
+      }
+      if (runs.keel.length === 0) {
         report({ op: op.op, clients: op.clients, skipped: `over the ${totalBudgetMs / 1000} s budget` });
         continue;
       }
-      const figures: Record<'keel' | 'etcd', Figures | null> = { keel: null, etcd: null };
-      for (const kind of order) if (endpoints[kind] !== null) figures[kind] = await drive(tool.path, endpoints[kind], op, Math.max(1_000, timeLeft()));
+      const figures = { keel: medianFigures(runs.keel), etcd: runs.etcd.length > 0 ? medianFigures(runs.etcd) : null };
       report({
-        op: op.op, clients: op.clients, conns: op.conns, total: op.total, value_bytes: valueBytes, keel: figures.keel, etcd: figures.etcd,
-        ratio_rps: figures.keel && figures.etcd ? ratio(figures.keel.rps, figures.etcd.rps) : null,
-        ratio_p99: figures.keel && figures.etcd ? ratio(figures.keel.p99_ms, figures.etcd.p99_ms) : null,
+        op: op.op, clients: op.clients, conns: op.conns, total: op.total, value_bytes: valueBytes, rounds: runs.keel.length,
+        keel: figures.keel, etcd: figures.etcd,
+        ratio_rps: figures.etcd ? ratio(figures.keel.rps, figures.etcd.rps) : null,
+        ratio_p99: figures.etcd ? ratio(figures.keel.p99_ms, figures.etcd.p99_ms) : null,
+        rounds_rps: { keel: runs.keel.map((run) => run.rps), etcd: runs.etcd.map((run) => run.rps) },
         ...(etcdProblem !== '' ? { note: etcdProblem } : {}),
       });
     }

@@ -6,7 +6,7 @@
  * frame with END_STREAM) when nothing was sent yet, per PROTOCOL-HTTP2.md.
  */
 import http2 from 'node:http2';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream, ServerStreamResponseOptions } from 'node:http2';
 import { ProtoError } from '../proto/errors.ts';
 import { decompress, frameHeaderBytes, MessageDeframer, writeFrameHeader } from './framing.ts';
 import type { MessageEncoding } from './framing.ts';
@@ -47,6 +47,16 @@ const defaultResponseHeaders: OutgoingHttpHeaders = Object.freeze({
   [acceptEncodingHeader]: 'identity,gzip,deflate',
 });
 const okTrailers: OutgoingHttpHeaders = Object.freeze({ 'grpc-status': '0' });
+
+/**
+ * `respond` options. `sendDate: false`: node:http2 otherwise adds a `date` header to every response, which
+ * gRPC does not use (grpc-go and etcd send none) and which costs a header to build and encode per call.
+ */
+export interface RespondOptions extends ServerStreamResponseOptions {
+  readonly sendDate: boolean;
+}
+export const respondWithTrailers: RespondOptions = Object.freeze({ waitForTrailers: true, sendDate: false });
+export const respondTrailersOnly: RespondOptions = Object.freeze({ endStream: true, sendDate: false });
 
 /** Where the call keeps itself on its stream, so that shared (not per-call) listeners can find it. */
 const callKey = Symbol('keel.grpc.call');
@@ -480,7 +490,7 @@ export class ServerCall implements ServerStreamCall<unknown> {
     try {
       if (!this.#headersSent) {
         this.#headersSent = true;
-        stream.respond({ ...(this.#responseHeaders ?? defaultResponseHeaders), ...trailers }, { endStream: true });
+        stream.respond({ ...(this.#responseHeaders ?? defaultResponseHeaders), ...trailers }, respondTrailersOnly);
         // The client's END_STREAM may already be queued behind this event; look again once it has been read.
         setImmediate(() => this.#resetIfClientStillSending());
       } else {
@@ -496,7 +506,7 @@ export class ServerCall implements ServerStreamCall<unknown> {
 
   #sendHeaders(): void {
     this.#headersSent = true;
-    this.#stream.respond(this.#responseHeaders ?? defaultResponseHeaders, { waitForTrailers: true });
+    this.#stream.respond(this.#responseHeaders ?? defaultResponseHeaders, respondWithTrailers);
   }
 
   /**

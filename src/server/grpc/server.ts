@@ -11,7 +11,7 @@ import type { IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 
 import net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ServiceDefinition } from '../proto/service.ts';
-import { ServerCall } from './call.ts';
+import { ServerCall, respondTrailersOnly as respondTrailersOnlyOptions } from './call.ts';
 import type { CallLimits, CallOwner } from './call.ts';
 import { acceptedEncodings, parseGrpcTimeout, parseMessageEncoding } from './framing.ts';
 import { implementService } from './handlers.ts';
@@ -405,7 +405,7 @@ function respondTrailersOnly(stream: ServerHttp2Stream, error: GrpcError): void 
     ...error.trailers,
     'grpc-status': String(error.status),
     'grpc-message': encodeGrpcMessage(error.message),
-  }, { endStream: true });
+  }, respondTrailersOnlyOptions);
   // Whatever the client still sends is read and dropped so that flow control does not stall, and a
   // client that has not half-closed is reset (NO_ERROR) once the status is out, as grpc-go does.
   stream.resume();

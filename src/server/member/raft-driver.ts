@@ -76,13 +76,67 @@ export class DriverError extends Error {
   }
 }
 
-interface Waiter {
-  resolve(result: unknown): void;
-  reject(error: Error): void;
+/**
+ * A request waiting for the core: a proposal until it is applied, a read until its ReadIndex is applied.
+ * One object per request: the promise's settle functions, the abort listener (bound once) and the deadline.
+ */
+class Waiter {
+  readonly promise: Promise<unknown>;
   /** When the request fails with a timeout (driver clock). */
   readonly deadlineMs: number;
   /** The leader when the request started: a timeout after it changed says so, as etcd's does. */
   readonly leaderAtStart: NodeId;
+  readonly #waiters: Map<unknown, Waiter>;
+  readonly #key: unknown;
+  readonly #signal: Cancellation;
+  readonly #onAbort: () => void;
+  #settle!: (result: unknown) => void;
+  #fail!: (error: Error) => void;
+
+  constructor(waiters: Map<unknown, Waiter>, key: unknown, signal: Cancellation, deadlineMs: number, leaderAtStart: NodeId) {
+    this.#waiters = waiters;
+    this.#key = key;
+    this.#signal = signal;
+    this.deadlineMs = deadlineMs;
+    this.leaderAtStart = leaderAtStart;
+    this.promise = new Promise((resolve, reject) => {
+      this.#settle = resolve;
+      this.#fail = reject;
+    });
+    this.#onAbort = this.#aborted.bind(this);
+  }
+
+  /** Registers the waiter (listening for the caller's cancellation); false if it was already cancelled. */
+  register(): boolean {
+    if (this.#signal.aborted) {
+      this.#aborted();
+      return false;
+    }
+    this.#signal.addEventListener('abort', this.#onAbort, { once: true });
+    this.#waiters.set(this.#key, this);
+    return true;
+  }
+
+  /** Takes the waiter back without settling it (its request was never submitted). */
+  withdraw(): void {
+    this.#waiters.delete(this.#key);
+    this.#signal.removeEventListener('abort', this.#onAbort);
+  }
+
+  resolve(result: unknown): void {
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    this.#settle(result);
+  }
+
+  reject(error: Error): void {
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    this.#fail(error);
+  }
+
+  #aborted(): void {
+    this.#waiters.delete(this.#key);
+    this.#fail(new DriverError('DRIVER_ABORTED', 'etcdserver: request timed out'));
+  }
 }
 
 export class RaftDriver {
@@ -244,26 +298,14 @@ export class RaftDriver {
     if (this.#proposals.size + this.#reads.size >= waitingRequestsMax) {
       return Promise.reject(new DriverError('DRIVER_TOO_MANY_REQUESTS', 'etcdserver: too many requests'));
     }
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        waiters.delete(key);
-        reject(new DriverError('DRIVER_ABORTED', 'etcdserver: request timed out'));
-      };
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      waiters.set(key, {
-        resolve: (result) => { signal.removeEventListener('abort', onAbort); resolve(result); },
-        reject: (error) => { signal.removeEventListener('abort', onAbort); reject(error); },
-        deadlineMs: this.#options.now() + this.#requestTimeoutMs, leaderAtStart: this.node.lead,
-      });
-      if (!submit()) {
-        waiters.delete(key);
-        signal.removeEventListener('abort', onAbort);
-        reject(new DriverError('DRIVER_DROPPED', this.node.lead === 0 ? 'etcdserver: no leader' : 'etcdserver: leader changed'));
-        return;
-      }
-      this.#schedule();
-    });
+    const waiter = new Waiter(waiters as Map<unknown, Waiter>, key, signal, this.#options.now() + this.#requestTimeoutMs, this.node.lead);
+    if (!waiter.register()) return waiter.promise;
+    if (!submit()) {
+      waiter.withdraw();
+      return Promise.reject(new DriverError('DRIVER_DROPPED', this.node.lead === 0 ? 'etcdserver: no leader' : 'etcdserver: leader changed'));
+    }
+    this.#schedule();
+    return waiter.promise;
   }
 
   /** Fails requests past their deadline. Maps keep insertion order, which is deadline order: stop at the first live one. */

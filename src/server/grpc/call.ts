@@ -1,12 +1,12 @@
 /**
- * One gRPC call on one HTTP/2 stream: reads request messages, runs the handler, writes response messages
- * with backpressure, and ends the stream with a status exactly once.
+ * One gRPC call on one HTTP/2 stream (h2/connection.ts): reads request messages, runs the handler, writes
+ * response messages with backpressure, and ends the stream with a status exactly once.
  *
  * Status is sent as trailers after the response headers, or as a trailers-only response (one HEADERS
  * frame with END_STREAM) when nothing was sent yet, per PROTOCOL-HTTP2.md.
  */
-import http2 from 'node:http2';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream, ServerStreamResponseOptions } from 'node:http2';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { encodeHeaderObject, type H2Stream, type StreamConsumer } from './h2/connection.ts';
 import { ProtoError } from '../proto/errors.ts';
 import { decompress, frameHeaderBytes, MessageDeframer, writeFrameHeader } from './framing.ts';
 import type { MessageEncoding } from './framing.ts';
@@ -33,7 +33,6 @@ export interface CallOwner {
   reportError(error: unknown, call: ServerCall): void;
 }
 
-const { HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE } = http2.constants;
 const contentType = 'application/grpc';
 const acceptEncodingHeader = 'grpc-accept-encoding';
 /** The timer API takes at most a signed 32-bit delay; longer deadlines are kept but not timed. */
@@ -41,50 +40,13 @@ const timerDelayMsMax = 0x7fffffff;
 /** Waits a handler has open on its call at once (a unary handler has one or two). */
 const abortListenersMax = 1_000;
 
+/** Frozen, so each is HPACK-encoded once (h2/connection.ts `encodeHeaderObject`) and reused by every call. */
 const defaultResponseHeaders: OutgoingHttpHeaders = Object.freeze({
-  [HTTP2_HEADER_STATUS]: 200,
-  [HTTP2_HEADER_CONTENT_TYPE]: contentType,
+  ':status': 200,
+  'content-type': contentType,
   [acceptEncodingHeader]: 'identity,gzip,deflate',
 });
 const okTrailers: OutgoingHttpHeaders = Object.freeze({ 'grpc-status': '0' });
-
-/**
- * `respond` options. `sendDate: false`: node:http2 otherwise adds a `date` header to every response, which
- * gRPC does not use (grpc-go and etcd send none) and which costs a header to build and encode per call.
- */
-export interface RespondOptions extends ServerStreamResponseOptions {
-  readonly sendDate: boolean;
-}
-export const respondWithTrailers: RespondOptions = Object.freeze({ waitForTrailers: true, sendDate: false });
-export const respondTrailersOnly: RespondOptions = Object.freeze({ endStream: true, sendDate: false });
-
-/** Where the call keeps itself on its stream, so that shared (not per-call) listeners can find it. */
-const callKey = Symbol('keel.grpc.call');
-type StreamWithCall = ServerHttp2Stream & { [callKey]?: ServerCall };
-
-function callOf(stream: ServerHttp2Stream): ServerCall | undefined {
-  return (stream as StreamWithCall)[callKey];
-}
-
-// Listeners shared by every call: `this` is the stream. One set of functions instead of closures per call.
-function onStreamData(this: ServerHttp2Stream, chunk: Buffer): void {
-  callOf(this)?.receive(chunk);
-}
-function onStreamEnd(this: ServerHttp2Stream): void {
-  callOf(this)?.receiveEnd();
-}
-function onStreamClose(this: ServerHttp2Stream): void {
-  callOf(this)?.closed();
-}
-function onStreamError(this: ServerHttp2Stream): void {
-  // A stream error (reset, session failure) is followed by 'close', which does the cleanup.
-}
-function onWantTrailers(this: ServerHttp2Stream): void {
-  callOf(this)?.sendTrailers();
-}
-function onStreamDrain(this: ServerHttp2Stream): void {
-  callOf(this)?.drainedNow();
-}
 
 export interface ServerCallOptions {
   readonly headers: IncomingHttpHeaders;
@@ -100,9 +62,9 @@ export interface ServerCallOptions {
  * The server side of one call. Implements the handler-facing {@link ServerStreamCall} (and so
  * CallContext) itself, so that a call costs one object.
  */
-export class ServerCall implements ServerStreamCall<unknown> {
+export class ServerCall implements ServerStreamCall<unknown>, StreamConsumer {
   readonly #owner: CallOwner;
-  readonly #stream: ServerHttp2Stream;
+  readonly #stream: H2Stream;
   readonly #handler: MethodHandler;
   readonly #headers: IncomingHttpHeaders;
   readonly #encoding: MessageEncoding;
@@ -125,12 +87,11 @@ export class ServerCall implements ServerStreamCall<unknown> {
   #requestBytes = 0;
   #responseHeaders: OutgoingHttpHeaders | undefined;
   #extraTrailers: Record<string, string> | undefined;
-  #trailers: OutgoingHttpHeaders = okTrailers;
   #drainWaiters: { resolve: () => void; reject: (error: Error) => void }[] | undefined;
   /** The client half-closed while requests were held back by flow control; end once they are delivered. */
   #pendingEnd = false;
 
-  constructor(owner: CallOwner, stream: ServerHttp2Stream, options: ServerCallOptions) {
+  constructor(owner: CallOwner, stream: H2Stream, options: ServerCallOptions) {
     const handler = options.handler;
     this.#owner = owner;
     this.#stream = stream;
@@ -147,12 +108,7 @@ export class ServerCall implements ServerStreamCall<unknown> {
     if (handler.kind === 'client-stream' || handler.kind === 'bidirectional-stream') {
       this.#requests = new RequestStream(owner.limits.requestQueueMessagesMax, { pause: () => this.#pauseInput(), resume: () => this.#resumeInput() });
     }
-    (stream as StreamWithCall)[callKey] = this;
-    stream.on('data', onStreamData);
-    stream.on('end', onStreamEnd);
-    stream.on('close', onStreamClose);
-    stream.on('error', onStreamError);
-    stream.on('wantTrailers', onWantTrailers);
+    stream.consumer = this;
     if (this.#requests !== undefined) this.#start();
   }
 
@@ -207,8 +163,7 @@ export class ServerCall implements ServerStreamCall<unknown> {
   }
 
   get peer(): string {
-    const socket = this.#stream.session?.socket;
-    return socket === undefined ? 'unknown' : `${socket.remoteAddress}:${socket.remotePort}`;
+    return this.#stream.peer;
   }
 
   metadataValue(key: string): string | undefined {
@@ -248,11 +203,8 @@ export class ServerCall implements ServerStreamCall<unknown> {
 
   drained(): Promise<void> {
     if (this.#ended) return Promise.reject(this.#endedError());
-    if (!this.#stream.writableNeedDrain) return Promise.resolve();
-    if (this.#drainWaiters === undefined) {
-      this.#drainWaiters = [];
-      this.#stream.on('drain', onStreamDrain);
-    }
+    if (!this.#stream.needDrain) return Promise.resolve();
+    this.#drainWaiters ??= [];
     return new Promise((resolve, reject) => this.#drainWaiters!.push({ resolve, reject }));
   }
 
@@ -261,10 +213,10 @@ export class ServerCall implements ServerStreamCall<unknown> {
   }
 
   // -------------------------------------------------------------------------------------------------
-  // Driven by the stream (through the shared listeners)
+  // Driven by the stream (StreamConsumer)
   // -------------------------------------------------------------------------------------------------
 
-  receive(chunk: Buffer): void {
+  onData(chunk: Uint8Array): void {
     if (this.#ended) return; // Input after the status is drained and dropped.
     try {
       this.#deframer.push(chunk);
@@ -273,7 +225,7 @@ export class ServerCall implements ServerStreamCall<unknown> {
     }
   }
 
-  receiveEnd(): void {
+  onEnd(): void {
     // A reset or a dropped connection also ends the readable side; that is a cancellation, which 'close'
     // reports next, not a half-close.
     if (this.#ended || this.#stream.aborted || this.#stream.destroyed) return;
@@ -290,7 +242,7 @@ export class ServerCall implements ServerStreamCall<unknown> {
     if (this.#requestCount === 0) this.#finish(Status.INTERNAL, 'grpc: client ended the stream without a request message');
   }
 
-  closed(): void {
+  onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#clearDeadline();
@@ -302,22 +254,13 @@ export class ServerCall implements ServerStreamCall<unknown> {
     }
     this.#rejectDrainWaiters();
     assert(this.#ended && this.#deadlineTimer === undefined, 'a closed call has ended and holds no timer');
-    (this.#stream as StreamWithCall)[callKey] = undefined;
     this.#owner.callClosed(this);
   }
 
-  sendTrailers(): void {
-    if (this.#stream.destroyed) return;
-    this.#stream.sendTrailers(this.#trailers);
-    // Not now: inside this event nghttp2 would let the reset overtake the trailers it has not sent yet.
-    if (!this.#stream.readableEnded) setImmediate(() => this.#resetIfClientStillSending());
-  }
-
-  drainedNow(): void {
+  onDrain(): void {
     const waiters = this.#drainWaiters;
     if (waiters === undefined) return;
     this.#drainWaiters = undefined;
-    this.#stream.off('drain', onStreamDrain);
     for (const waiter of waiters) waiter.resolve();
   }
 
@@ -423,8 +366,9 @@ export class ServerCall implements ServerStreamCall<unknown> {
     this.#ended = true;
     this.#recordEnd(Status.OK);
     this.#clearDeadline();
-    this.#trailers = this.#extraTrailers === undefined ? okTrailers : { ...this.#extraTrailers, 'grpc-status': '0' };
-    this.#stream.end(frame);
+    const trailers = this.#extraTrailers === undefined ? okTrailers : { ...this.#extraTrailers, 'grpc-status': '0' };
+    this.#stream.end(frame, encodeHeaderObject(trailers));
+    this.#closeWhenFlushed();
     this.#drainInput();
   }
 
@@ -487,41 +431,36 @@ export class ServerCall implements ServerStreamCall<unknown> {
     if (stream.destroyed || stream.closed) return;
     const trailers: OutgoingHttpHeaders = { ...this.#extraTrailers, 'grpc-status': String(status) };
     if (message !== '') trailers['grpc-message'] = encodeGrpcMessage(message);
-    try {
-      if (!this.#headersSent) {
-        this.#headersSent = true;
-        stream.respond({ ...(this.#responseHeaders ?? defaultResponseHeaders), ...trailers }, respondTrailersOnly);
-        // The client's END_STREAM may already be queued behind this event; look again once it has been read.
-        setImmediate(() => this.#resetIfClientStillSending());
-      } else {
-        this.#trailers = trailers;
-        stream.end();
-      }
-    } catch (error) {
-      // The stream died between the check and the write; 'close' will follow.
-      this.#owner.reportError(error, this);
+    if (!this.#headersSent) {
+      this.#headersSent = true;
+      stream.respond(encodeHeaderObject({ ...(this.#responseHeaders ?? defaultResponseHeaders), ...trailers }), true);
+    } else {
+      stream.end(undefined, encodeHeaderObject(trailers));
     }
+    this.#closeWhenFlushed();
     this.#drainInput();
   }
 
   #sendHeaders(): void {
     this.#headersSent = true;
-    this.#stream.respond(this.#responseHeaders ?? defaultResponseHeaders, respondWithTrailers);
+    this.#stream.respond(encodeHeaderObject(this.#responseHeaders ?? defaultResponseHeaders), false);
   }
 
   /**
    * After the status the call is over, but a client that has not half-closed keeps the stream open. Like
-   * grpc-go, reset it with NO_ERROR (after the trailers, which are already queued) to release it.
+   * grpc-go, reset it with NO_ERROR once the status is out. Not in this turn: the client's END_STREAM may be
+   * in the bytes already read, behind the frame being handled.
    */
-  #resetIfClientStillSending(): void {
+  #closeWhenFlushed(): void {
     const stream = this.#stream;
-    if (!stream.readableEnded && !stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    if (stream.readableEnded) return;
+    setImmediate(() => stream.closeWhenFlushed());
   }
 
   /** After the status, the client may still be sending: read and drop it so flow control never stalls. */
   #drainInput(): void {
     const stream = this.#stream;
-    if (!stream.readableEnded && stream.isPaused()) stream.resume();
+    if (!stream.readableEnded && stream.isPaused) stream.resume();
   }
 
   /** Exactly once per call: every path that sets #ended reports here. */
@@ -547,7 +486,6 @@ export class ServerCall implements ServerStreamCall<unknown> {
     const waiters = this.#drainWaiters;
     if (waiters === undefined) return;
     this.#drainWaiters = undefined;
-    this.#stream.off('drain', onStreamDrain);
     const error = this.#endedError();
     for (const waiter of waiters) waiter.reject(error);
   }

@@ -48,7 +48,8 @@ export type MessageSink = (payload: Uint8Array, compressed: boolean) => boolean;
 export class MessageDeframer {
   readonly #messageBytesMax: number;
   readonly #sink: MessageSink;
-  readonly #header = Buffer.alloc(frameHeaderBytes);
+  /** A header split over chunks is collected here; allocated on first need (most calls never split one). */
+  #header: Buffer | undefined;
   /** Header bytes collected so far; frameHeaderBytes means the header is complete. */
   #headerFilled = 0;
   #compressed = false;
@@ -117,11 +118,12 @@ export class MessageDeframer {
           }
         } else {
           const taken = Math.min(frameHeaderBytes - this.#headerFilled, chunk.length - offset);
-          this.#header.set(chunk.subarray(offset, offset + taken), this.#headerFilled);
+          const header = (this.#header ??= Buffer.alloc(frameHeaderBytes));
+          header.set(chunk.subarray(offset, offset + taken), this.#headerFilled);
           this.#headerFilled += taken;
           offset += taken;
           if (this.#headerFilled < frameHeaderBytes) return true;
-          if (this.#beginMessage(this.#header, 0) === 0) {
+          if (this.#beginMessage(header, 0) === 0) {
             if (!this.#deliver(chunk.subarray(offset, offset))) return this.#stop(chunk, offset);
             continue;
           }

@@ -1,5 +1,5 @@
 /**
- * keel's gRPC server: gRPC over node:http2 with plain HTTP on the same port. See README.md here.
+ * keel's gRPC server: gRPC over its own HTTP/2 layer (h2/) with plain HTTP on the same port. See README.md here.
  *
  * @example
  * import { GrpcServer, GrpcError, Status } from './index.ts';
@@ -19,6 +19,6 @@ export type {
 export { RequestStream } from './request-stream.ts';
 export { HealthChecker } from './health.ts';
 export { grpcServerDefaults, validateGrpcServerOptions, GrpcOptionsError } from './options.ts';
-export type { GrpcCallObserver, GrpcCallRecorder, GrpcServerOptions, ResolvedGrpcServerOptions, HttpRequestHandler } from './options.ts';
+export type { GrpcCallObserver, GrpcCallRecorder, GrpcServerOptions, ResolvedGrpcServerOptions, HttpRequestHandler, HttpRequestView, HttpResponseView } from './options.ts';
 export { MessageDeframer, frameMessage, writeFrameHeader, frameHeaderBytes, parseGrpcTimeout, acceptedEncodings } from './framing.ts';
 export { http2Preface, classifyPrefix } from './sniff.ts';

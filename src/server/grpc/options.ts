@@ -1,12 +1,28 @@
 /**
  * GrpcServer options, their defaults (etcd's where etcd has one) and their validation.
  */
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { MethodKind } from '../proto/service.ts';
 
 /** A request that is not gRPC (HTTP/1.1, or HTTP/2 without a gRPC content type): /metrics, /health, ... */
-export type HttpRequestHandler = (request: IncomingMessage | Http2ServerRequest, response: ServerResponse | Http2ServerResponse) => void;
+/** What an HTTP handler may use of a request, over HTTP/1.1 (node's IncomingMessage) or HTTP/2 (h2/http.ts). */
+export interface HttpRequestView {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+  readonly httpVersion: string;
+}
+
+/** What an HTTP handler may use of a response (node's ServerResponse, or h2/http.ts over HTTP/2). */
+export interface HttpResponseView {
+  readonly headersSent: boolean;
+  statusCode: number;
+  setHeader(name: string, value: string | number | readonly string[]): unknown;
+  writeHead(status: number, headers?: OutgoingHttpHeaders): unknown;
+  end(body?: string | Uint8Array): unknown;
+}
+
+export type HttpRequestHandler = (request: HttpRequestView, response: HttpResponseView) => void;
 
 export interface GrpcServerOptions {
   /**
@@ -28,7 +44,7 @@ export interface GrpcServerOptions {
   connectionWindowBytes?: number;
   /** HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE. */
   headerListBytesMax?: number;
-  /** Node's per-session memory cap (nghttp2 buffers and header tables), in megabytes. */
+  /** Output one HTTP/2 connection may hold for a client that stops reading, in megabytes; past it the connection is closed. */
   sessionMemoryMegabytesMax?: number;
   /** Server-initiated keepalive ping interval; 0 disables. etcd's default is 2 hours. */
   keepaliveIntervalMs?: number;

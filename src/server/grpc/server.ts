@@ -1,17 +1,19 @@
 /**
- * A lean gRPC server on node:http2 (PROTOCOL-HTTP2.md), with plain HTTP on the same port.
+ * A lean gRPC server (PROTOCOL-HTTP2.md) on keel's own HTTP/2 layer (h2/connection.ts), with plain HTTP on
+ * the same port.
  *
- * Connections are sniffed (sniff.ts): HTTP/2 goes to an Http2Server's core `stream` API (no compat
- * objects on the gRPC path), HTTP/1.1 to an http.Server. HTTP/2 requests without a gRPC content type are
- * wrapped in the compat request/response objects and handed to `onHttpRequest` too.
+ * Connections are sniffed (sniff.ts): HTTP/2 goes to an H2Connection, HTTP/1.1 to an http.Server. HTTP/2
+ * requests without a gRPC content type are handed to `onHttpRequest` too, through small request/response
+ * objects (h2/http.ts).
  */
 import http from 'node:http';
-import http2 from 'node:http2';
-import type { IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders } from 'node:http2';
 import net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ServiceDefinition } from '../proto/service.ts';
-import { ServerCall, respondTrailersOnly as respondTrailersOnlyOptions } from './call.ts';
+import { ServerCall } from './call.ts';
+import { encodeHeaderObject, ErrorCode, H2Connection, type H2Stream } from './h2/index.ts';
+import { H2HttpRequest, H2HttpResponse } from './h2/http.ts';
 import type { CallLimits, CallOwner } from './call.ts';
 import { acceptedEncodings, parseGrpcTimeout, parseMessageEncoding } from './framing.ts';
 import { implementService } from './handlers.ts';
@@ -42,7 +44,6 @@ export class GrpcServer implements CallOwner {
   /** `:path` → handler. */
   readonly #methods = new Map<string, MethodHandler>();
   readonly #services = new Set<string>();
-  readonly #http2Server: http2.Http2Server;
   readonly #http1Server: http.Server;
   #listener: net.Server | undefined;
   #state: ServerState = 'idle';
@@ -50,7 +51,7 @@ export class GrpcServer implements CallOwner {
   readonly #sockets = new Set<Socket>();
   /** Sockets whose protocol is not known yet. */
   readonly #sniffing = new Set<Socket>();
-  readonly #sessions = new Set<ServerHttp2Session>();
+  readonly #sessions = new Set<H2Connection>();
   /** HTTP/1 sockets → requests in flight on each, so idle ones can be closed on shutdown. */
   readonly #http1Sockets = new Map<Socket, number>();
   readonly #calls = new Set<ServerCall>();
@@ -65,7 +66,6 @@ export class GrpcServer implements CallOwner {
       requestQueueMessagesMax: this.#options.requestQueueMessagesMax,
       responseBufferBytesMax: this.#options.responseBufferBytesMax,
     };
-    this.#http2Server = this.#createHttp2Server();
     this.#http1Server = http.createServer((request, response) => this.#onHttp1Request(request, response));
     this.#http1Server.on('clientError', (_error, socket) => socket.destroy());
   }
@@ -149,9 +149,7 @@ export class GrpcServer implements CallOwner {
 
   #route(socket: Socket, protocol: SniffedProtocol): void {
     if (protocol === 'http2') {
-      this.#http2Server.emit('connection', socket);
-      // No resume here: the session reads the bytes put back on the socket on its next tick, and
-      // flowing mode now would hand them to nobody.
+      this.#onHttp2Connection(socket);
       return;
     }
     this.#http1Sockets.set(socket, 0);
@@ -169,15 +167,19 @@ export class GrpcServer implements CallOwner {
     const graceMs = options.graceMs ?? shutdownGraceMsDefault;
     this.#state = 'draining';
     const listenerClosed = new Promise<void>((resolve) => (this.#listener === undefined ? resolve() : this.#listener.close(() => resolve())));
-    for (const session of this.#sessions) if (!session.closed && !session.destroyed) session.close();
+    for (const session of this.#sessions) session.close();
     for (const [socket, inFlight] of this.#http1Sockets) if (inFlight === 0) socket.destroy();
     for (const socket of this.#sniffing) socket.destroy();
     await this.#waitIdle(graceMs);
     const shutdown = new GrpcError(Status.UNAVAILABLE, 'grpc: the server is shutting down');
     for (const call of this.#calls) call.cancel(shutdown);
     for (const session of this.#sessions) session.destroy();
-    for (const socket of this.#sockets) socket.destroy();
-    await listenerClosed;
+    // A destroyed socket reports 'close' on a later tick; close() resolves once every one has.
+    const socketsClosed = [...this.#sockets].map((socket) => new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.destroy();
+    }));
+    await Promise.all([listenerClosed, ...socketsClosed]);
     this.#state = 'closed';
     for (const waiter of this.#closedWaiters.splice(0)) waiter();
   }
@@ -203,65 +205,54 @@ export class GrpcServer implements CallOwner {
   // HTTP/2
   // -------------------------------------------------------------------------------------------------
 
-  #createHttp2Server(): http2.Http2Server {
+  #onHttp2Connection(socket: Socket): void {
     const options = this.#options;
-    const server = http2.createServer({
-      maxSessionMemory: options.sessionMemoryMegabytesMax,
-      settings: {
-        enablePush: false,
-        maxConcurrentStreams: options.concurrentStreamsMax,
-        initialWindowSize: options.streamWindowBytes,
-        maxHeaderListSize: options.headerListBytesMax,
+    const connection = new H2Connection(socket, {
+      concurrentStreamsMax: options.concurrentStreamsMax,
+      streamWindowBytes: options.streamWindowBytes,
+      connectionWindowBytes: options.connectionWindowBytes,
+      headerListBytesMax: options.headerListBytesMax,
+      // Unread output is bounded by the windows the client grants; this only catches a peer that stops reading.
+      outputBytesMax: options.sessionMemoryMegabytesMax * 1024 * 1024,
+      onStream: (stream, headers) => {
+        // An exception escaping here would take the whole connection down.
+        try {
+          this.#onStream(stream, headers);
+        } catch (error) {
+          this.#report(error, `stream ${String(headers[':path'])}`);
+          stream.reset(ErrorCode.InternalError);
+        }
       },
+      onError: (error) => this.#report(error, 'http2 connection'),
     });
-    server.on('session', (session: ServerHttp2Session) => this.#onSession(session));
-    server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
-      // An exception escaping a 'stream' listener would be uncaught and take the process down.
-      try {
-        this.#onStream(stream, headers, rawHeaders);
-      } catch (error) {
-        this.#report(error, `stream ${headers[':path']}`);
-        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-      }
-    });
-    server.on('sessionError', (error: Error) => this.#report(error, 'http2 session'));
-    return server;
-  }
-
-  #onSession(session: ServerHttp2Session): void {
-    this.#sessions.add(session);
-    if (this.#state === 'draining') session.close();
-    session.on('error', (error: Error) => this.#report(error, 'http2 session'));
-    const pinger = this.#startKeepalive(session);
-    session.once('close', () => {
+    this.#sessions.add(connection);
+    if (this.#state === 'draining') connection.close();
+    const pinger = this.#startKeepalive(connection);
+    connection.onClose(() => {
       if (pinger !== undefined) clearInterval(pinger);
-      this.#sessions.delete(session);
+      this.#sessions.delete(connection);
       this.#checkIdle();
-    });
-    session.once('connect', () => {
-      if (!session.destroyed) session.setLocalWindowSize(this.#options.connectionWindowBytes);
     });
   }
 
   /** Pings an idle-looking connection now and then; one that does not answer in time is closed. */
-  #startKeepalive(session: ServerHttp2Session): NodeJS.Timeout | undefined {
+  #startKeepalive(connection: H2Connection): NodeJS.Timeout | undefined {
     const { keepaliveIntervalMs, keepaliveTimeoutMs } = this.#options;
     if (keepaliveIntervalMs === 0) return undefined;
     const pinger = setInterval(() => {
-      if (session.destroyed || session.closed) return;
-      const deadline = setTimeout(() => session.destroy(new Error('keepalive ping not answered')), keepaliveTimeoutMs);
+      if (connection.closed) return;
+      const deadline = setTimeout(() => connection.destroy(), keepaliveTimeoutMs);
       deadline.unref();
-      const sent = session.ping(() => clearTimeout(deadline));
-      if (!sent) clearTimeout(deadline);
+      if (!connection.ping(() => clearTimeout(deadline))) clearTimeout(deadline);
     }, keepaliveIntervalMs);
     pinger.unref();
     return pinger;
   }
 
-  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): void {
+  #onStream(stream: H2Stream, headers: IncomingHttpHeaders): void {
     const contentType = headers['content-type'];
     if (!isGrpcContentType(contentType)) {
-      this.#onHttp2Request(stream, headers, rawHeaders);
+      this.#onHttp2Request(stream, headers);
       return;
     }
     const refusal = this.#checkRequest(headers);
@@ -295,17 +286,14 @@ export class GrpcServer implements CallOwner {
     return undefined;
   }
 
-  #onHttp2Request(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): void {
-    stream.on('error', () => {});
+  #onHttp2Request(stream: H2Stream, headers: IncomingHttpHeaders): void {
     const handler = this.#options.onHttpRequest;
+    const response = new H2HttpResponse(stream, headers[':method'] === 'HEAD');
     if (handler === undefined || headers[':method'] === 'CONNECT') {
-      stream.respond({ ':status': handler === undefined ? 404 : 405 }, { endStream: true });
+      response.writeHead(handler === undefined ? 404 : 405).end();
       return;
     }
-    const request = new http2.Http2ServerRequest(stream, headers, {}, rawHeaders);
-    const response = new http2.Http2ServerResponse(stream);
-    if (headers.expect === '100-continue') response.writeContinue();
-    this.#runHttpHandler(() => handler(request, response), response);
+    this.#runHttpHandler(() => handler(new H2HttpRequest(stream, headers), response), response);
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -330,7 +318,7 @@ export class GrpcServer implements CallOwner {
     this.#runHttpHandler(() => handler(request, response), response);
   }
 
-  #runHttpHandler(run: () => void, response: http.ServerResponse | http2.Http2ServerResponse): void {
+  #runHttpHandler(run: () => void, response: http.ServerResponse | H2HttpResponse): void {
     try {
       run();
     } catch (error) {
@@ -396,20 +384,17 @@ function unknownMethodError(path: string, services: ReadonlySet<string>): GrpcEr
   return new GrpcError(Status.UNIMPLEMENTED, `unknown method ${method} for service ${service}`);
 }
 
-function respondTrailersOnly(stream: ServerHttp2Stream, error: GrpcError): void {
-  stream.on('error', () => {});
-  if (stream.destroyed || stream.closed) return;
-  stream.respond({
+function respondTrailersOnly(stream: H2Stream, error: GrpcError): void {
+  if (stream.closed) return;
+  stream.respond(encodeHeaderObject({
     ':status': 200,
     'content-type': 'application/grpc',
     ...error.trailers,
     'grpc-status': String(error.status),
     'grpc-message': encodeGrpcMessage(error.message),
-  }, respondTrailersOnlyOptions);
-  // Whatever the client still sends is read and dropped so that flow control does not stall, and a
-  // client that has not half-closed is reset (NO_ERROR) once the status is out, as grpc-go does.
-  stream.resume();
-  setImmediate(() => {
-    if (!stream.readableEnded && !stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
-  });
+  }), true);
+  // Whatever the client still sends is dropped (the stream has no consumer); a client that has not
+  // half-closed is reset (NO_ERROR) once the status is out, as grpc-go does, but not before the bytes
+  // already read (its END_STREAM may be among them) have been handled.
+  setImmediate(() => stream.closeWhenFlushed());
 }

@@ -283,6 +283,14 @@ interface PendingPing {
 
 /** Caps on work a peer can cause without sending anything useful. */
 const pingsOutstandingMax = 16;
+/**
+ * Client resets of streams still in progress: a burst of this many, refilled at `resetsPerSecond`. Past it
+ * the connection ends with ENHANCE_YOUR_CALM: opening and resetting streams in a loop ("rapid reset",
+ * CVE-2023-44487) would otherwise start handlers without bound while staying under the stream limit.
+ * nghttp2 limits resets the same way.
+ */
+const resetBurst = 1000;
+const resetsPerSecond = 100;
 
 export class H2Connection {
   readonly #socket: Socket;
@@ -312,6 +320,8 @@ export class H2Connection {
   readonly streamCreditThreshold: number;
   readonly #connectionCreditThreshold: number;
   #pings: PendingPing[] = [];
+  #resetTokens = resetBurst;
+  #resetTokensAtMs = performance.now();
   #closeListeners: (() => void)[] = [];
   readonly peer: string;
 
@@ -590,7 +600,17 @@ export class H2Connection {
     if (payload.length !== 4) throw new ConnectionError(ErrorCode.FrameSizeError, 'RST_STREAM of the wrong size');
     if (streamId > this.#lastStreamId) throw new ConnectionError(ErrorCode.ProtocolError, 'RST_STREAM on an idle stream');
     const stream = this.#streams.get(streamId);
-    if (stream !== undefined) this.#removeStream(stream, true);
+    if (stream === undefined) return;
+    if (!stream.writableEnded) this.#spendResetToken();
+    this.#removeStream(stream, true);
+  }
+
+  #spendResetToken(): void {
+    const now = performance.now();
+    this.#resetTokens = Math.min(resetBurst, this.#resetTokens + ((now - this.#resetTokensAtMs) * resetsPerSecond) / 1000);
+    this.#resetTokensAtMs = now;
+    if (this.#resetTokens < 1) throw new ConnectionError(ErrorCode.EnhanceYourCalm, 'too many streams reset by the client');
+    this.#resetTokens -= 1;
   }
 
   #onSettings(flags: number, streamId: number, payload: Buffer): void {

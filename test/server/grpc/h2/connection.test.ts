@@ -233,3 +233,34 @@ test('h2: protocol violations end the connection with GOAWAY and the RFC\'s erro
     await server.close({ graceMs: 100 });
   }
 });
+
+test('h2: a client that opens and resets streams in a loop (rapid reset) is cut off', limits, async () => {
+  let started = 0;
+  const server = new GrpcServer();
+  server.addService('test.Slow', { Slow: unary(identity, rawEncoder, async (request, call) => {
+    started++;
+    await new Promise((resolve) => call.signal.addEventListener('abort', resolve));
+    return request;
+  }) });
+  const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+  const client = await RawClient.open(port);
+  try {
+    // Well-behaved use first: a few resets are normal (cancelled calls).
+    for (let id = 1; id <= 19; id += 2) {
+      client.call(id, '/test.Slow/Slow', Buffer.from('x'));
+      client.send(FrameType.RstStream, 0, id, word(ErrorCode.Cancel));
+    }
+    await waitFor(() => started === 10, 'ten calls started');
+    assert.equal(client.goAway(), undefined, 'ten resets are fine');
+    for (let id = 21; id < 21 + 2 * 1200; id += 2) {
+      client.call(id, '/test.Slow/Slow', Buffer.from('x'));
+      client.send(FrameType.RstStream, 0, id, word(ErrorCode.Cancel));
+    }
+    await waitFor(() => client.goAway() !== undefined, 'GOAWAY');
+    assert.equal(client.goAway()!.code, ErrorCode.EnhanceYourCalm);
+    assert.ok(started < 1100, `handlers started are bounded by the reset budget (${started})`);
+  } finally {
+    client.close();
+    await server.close({ graceMs: 100 });
+  }
+});

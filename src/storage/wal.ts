@@ -440,8 +440,7 @@ export class Wal {
     // The segment is open with O_DSYNC: the write returns once the batch is durable, as a write and an
     // fdatasync would, in one thread-pool round trip instead of two. It counts (and is timed) as the sync.
     const path = this.#openSegmentPath();
-    this.#syncCount++;
-    if (this.#onSync !== undefined) await this.#onSync({ path });
+    await this.#countSync(path);
     const startedAtMs = performance.now();
     await writeFully(this.#handle, buffer, this.#segmentBytes);
     this.#onSynced?.({ path, durationMs: performance.now() - startedAtMs });
@@ -492,7 +491,7 @@ export class Wal {
     this.#logger.info('WAL segment started', { file: segment.fileName, firstIndex });
   }
 
-  /** Counts a sync of a new segment (createSegmentFile syncs it) and runs the hook first. */
+  /** Counts a sync (a durable write: a batch, or a new segment's head) and runs the hook before it. */
   async #countSync(path: string): Promise<void> {
     this.#syncCount++;
     if (this.#onSync !== undefined) await this.#onSync({ path });
@@ -614,7 +613,10 @@ function encodeSegmentHead(segment: SegmentFile, state: SegmentHeadState): { byt
 const appendFlags = constants.O_RDWR | constants.O_DSYNC;
 const createFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
 
-/** Writes a segment under a temporary name, syncs it, renames it into place and syncs the directory. */
+/**
+ * Writes a segment's head under a temporary name (durably: O_DSYNC), renames it into place and syncs the
+ * directory. `onSync` runs before the write, as it does before every durable write.
+ */
 async function createSegmentFile(
   directory: string,
   fileName: string,
@@ -625,9 +627,8 @@ async function createSegmentFile(
   const temporaryPath = path + temporaryFileSuffix;
   const handle = await open(temporaryPath, createFlags);
   try {
-    await writeFully(handle, head, 0);
     if (onSync !== undefined) await onSync({ path: temporaryPath });
-    await handle.datasync();
+    await writeFully(handle, head, 0);
     await rename(temporaryPath, path);
     await syncDirectory(directory);
   } catch (error) {

@@ -55,8 +55,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
  * objects of an in-flight call (its promise, its waiter, the HTTP/2 stream's objects) survive a scavenge and
  * starts allocating them straight into the old generation. Dead there, they keep the young objects they
  * point to alive through every scavenge until the next full collection, so scavenges promote megabytes per
- * second and each pause grows to 7-20 ms. Measured with `--trace-gc-nvp` at 100 clients: put throughput
- * +9-12% and p99 down in each of three A/B pairs (docs/architecture.md, "Member process GC").
+ * second and each pause grows to 7-20 ms. The measurements are in docs/architecture.md ("Member process GC").
  * The flag is read at each GC, so setting it at start-up, before the member allocates, is enough.
  */
 function tuneGarbageCollector(): void {

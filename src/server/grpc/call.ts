@@ -189,7 +189,7 @@ export class ServerCall implements ServerStreamCall<unknown>, StreamConsumer {
   }
 
   write(message: unknown): boolean {
-    if (this.#ended || this.#stream.destroyed) throw this.#endedError();
+    if (this.#ended || this.#stream.closed) throw this.#endedError();
     const frame = this.#encodeFrame(message);
     const buffered = this.#stream.writableLength;
     // One message may always be queued on an empty buffer, however large; beyond that the handler must
@@ -228,7 +228,7 @@ export class ServerCall implements ServerStreamCall<unknown>, StreamConsumer {
   onEnd(): void {
     // A reset or a dropped connection also ends the readable side; that is a cancellation, which 'close'
     // reports next, not a half-close.
-    if (this.#ended || this.#stream.aborted || this.#stream.destroyed) return;
+    if (this.#ended || this.#stream.aborted || this.#stream.closed) return;
     if (!this.#deframer.idle && !this.#deframer.stopped) {
       this.#finish(Status.INTERNAL, 'grpc: client closed the stream inside a message');
       return;
@@ -361,14 +361,14 @@ export class ServerCall implements ServerStreamCall<unknown>, StreamConsumer {
       this.#fail(error);
       return;
     }
-    if (this.#stream.destroyed) return; // 'close' follows and cancels the call.
+    if (this.#stream.closed) return; // onClose has run, or follows, and cancels the call.
     if (!this.#headersSent) this.#sendHeaders();
     this.#ended = true;
     this.#recordEnd(Status.OK);
     this.#clearDeadline();
     const trailers = this.#extraTrailers === undefined ? okTrailers : { ...this.#extraTrailers, 'grpc-status': '0' };
     this.#stream.end(frame, encodeHeaderObject(trailers));
-    this.#closeWhenFlushed();
+    this.#stream.closeWhenFlushed();
     this.#drainInput();
   }
 
@@ -428,7 +428,7 @@ export class ServerCall implements ServerStreamCall<unknown>, StreamConsumer {
       this.#requests?.end();
     }
     const stream = this.#stream;
-    if (stream.destroyed || stream.closed) return;
+    if (stream.closed) return;
     const trailers: OutgoingHttpHeaders = { ...this.#extraTrailers, 'grpc-status': String(status) };
     if (message !== '') trailers['grpc-message'] = encodeGrpcMessage(message);
     if (!this.#headersSent) {
@@ -437,24 +437,13 @@ export class ServerCall implements ServerStreamCall<unknown>, StreamConsumer {
     } else {
       stream.end(undefined, encodeHeaderObject(trailers));
     }
-    this.#closeWhenFlushed();
+    stream.closeWhenFlushed();
     this.#drainInput();
   }
 
   #sendHeaders(): void {
     this.#headersSent = true;
     this.#stream.respond(encodeHeaderObject(this.#responseHeaders ?? defaultResponseHeaders), false);
-  }
-
-  /**
-   * After the status the call is over, but a client that has not half-closed keeps the stream open. Like
-   * grpc-go, reset it with NO_ERROR once the status is out. Not in this turn: the client's END_STREAM may be
-   * in the bytes already read, behind the frame being handled.
-   */
-  #closeWhenFlushed(): void {
-    const stream = this.#stream;
-    if (stream.readableEnded) return;
-    setImmediate(() => stream.closeWhenFlushed());
   }
 
   /** After the status, the client may still be sending: read and drop it so flow control never stalls. */

@@ -51,7 +51,7 @@ export class GrpcServer implements CallOwner {
   readonly #sockets = new Set<Socket>();
   /** Sockets whose protocol is not known yet. */
   readonly #sniffing = new Set<Socket>();
-  readonly #sessions = new Set<H2Connection>();
+  readonly #connections = new Set<H2Connection>();
   /** HTTP/1 sockets → requests in flight on each, so idle ones can be closed on shutdown. */
   readonly #http1Sockets = new Map<Socket, number>();
   readonly #calls = new Set<ServerCall>();
@@ -167,13 +167,13 @@ export class GrpcServer implements CallOwner {
     const graceMs = options.graceMs ?? shutdownGraceMsDefault;
     this.#state = 'draining';
     const listenerClosed = new Promise<void>((resolve) => (this.#listener === undefined ? resolve() : this.#listener.close(() => resolve())));
-    for (const session of this.#sessions) session.close();
+    for (const connection of this.#connections) connection.close();
     for (const [socket, inFlight] of this.#http1Sockets) if (inFlight === 0) socket.destroy();
     for (const socket of this.#sniffing) socket.destroy();
     await this.#waitIdle(graceMs);
     const shutdown = new GrpcError(Status.UNAVAILABLE, 'grpc: the server is shutting down');
     for (const call of this.#calls) call.cancel(shutdown);
-    for (const session of this.#sessions) session.destroy();
+    for (const connection of this.#connections) connection.destroy();
     // A destroyed socket reports 'close' on a later tick; close() resolves once every one has.
     const socketsClosed = [...this.#sockets].map((socket) => new Promise<void>((resolve) => {
       socket.once('close', () => resolve());
@@ -225,12 +225,12 @@ export class GrpcServer implements CallOwner {
       },
       onError: (error) => this.#report(error, 'http2 connection'),
     });
-    this.#sessions.add(connection);
+    this.#connections.add(connection);
     if (this.#state === 'draining') connection.close();
     const pinger = this.#startKeepalive(connection);
     connection.onClose(() => {
       if (pinger !== undefined) clearInterval(pinger);
-      this.#sessions.delete(connection);
+      this.#connections.delete(connection);
       this.#checkIdle();
     });
   }
@@ -293,7 +293,7 @@ export class GrpcServer implements CallOwner {
       response.writeHead(handler === undefined ? 404 : 405).end();
       return;
     }
-    this.#runHttpHandler(() => handler(new H2HttpRequest(stream, headers), response), response);
+    this.#runHttpHandler(() => handler(new H2HttpRequest(headers), response), response);
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -332,7 +332,7 @@ export class GrpcServer implements CallOwner {
   // Shutdown bookkeeping
   // -------------------------------------------------------------------------------------------------
 
-  /** Resolves when no call, session or connection is left, or after `graceMs`. */
+  /** Resolves when no call, HTTP/2 connection or socket is left, or after `graceMs`. */
   #waitIdle(graceMs: number): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();
     return new Promise((resolve) => {
@@ -346,7 +346,7 @@ export class GrpcServer implements CallOwner {
   }
 
   #isIdle(): boolean {
-    return this.#calls.size === 0 && this.#sessions.size === 0 && this.#sockets.size === 0;
+    return this.#calls.size === 0 && this.#connections.size === 0 && this.#sockets.size === 0;
   }
 
   #checkIdle(): void {
@@ -394,7 +394,6 @@ function respondTrailersOnly(stream: H2Stream, error: GrpcError): void {
     'grpc-message': encodeGrpcMessage(error.message),
   }), true);
   // Whatever the client still sends is dropped (the stream has no consumer); a client that has not
-  // half-closed is reset (NO_ERROR) once the status is out, as grpc-go does, but not before the bytes
-  // already read (its END_STREAM may be among them) have been handled.
-  setImmediate(() => stream.closeWhenFlushed());
+  // half-closed is reset (NO_ERROR) once the status is out, as grpc-go does.
+  stream.closeWhenFlushed();
 }

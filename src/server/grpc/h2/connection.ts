@@ -21,6 +21,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
+import { assert } from '../_assert.ts';
 import { http2Preface } from '../sniff.ts';
 import {
   ackFlag, ErrorCode, Flag, FrameType, Setting, frameBytesCeiling, frameBytesDefault, frameHeaderBytes, goAwayFrame, headersFrames, pingFrame,
@@ -47,7 +48,7 @@ export interface H2ConnectionOptions {
 /** Request headers as node's `IncomingHttpHeaders`: repeated names become arrays (cookies are joined). */
 export type RequestHeaders = Record<string, string | string[] | undefined>;
 
-/** What a stream tells its consumer (the gRPC call). All optional: a consumer may ignore any. */
+/** What a stream tells its consumer (the gRPC call, or nobody: a stream without one drops its input). */
 export interface StreamConsumer {
   /** Request body bytes (a view valid only during the call). */
   onData(chunk: Uint8Array): void;
@@ -149,10 +150,6 @@ export class H2Stream {
     return this.#connection.peer;
   }
 
-  get destroyed(): boolean {
-    return this.closed;
-  }
-
   /** Bytes written and not yet handed to the socket (held by flow control). */
   get writableLength(): number {
     return this.queuedBytes;
@@ -202,11 +199,15 @@ export class H2Stream {
 
   /**
    * After our END_STREAM the exchange is over for us, but a client that has not half-closed keeps the
-   * stream open. As grpc-go does, reset it with NO_ERROR once everything queued has gone out.
+   * stream open. As grpc-go does, reset it with NO_ERROR once everything queued has gone out. Not in this
+   * turn: the client's END_STREAM may be in the bytes already read, behind the frame being handled.
    */
   closeWhenFlushed(): void {
-    this.resetWhenFlushed = true;
-    this.#connection.maybeClose(this);
+    if (this.closed || this.readableEnded) return;
+    setImmediate(() => {
+      this.resetWhenFlushed = true;
+      this.#connection.maybeClose(this);
+    });
   }
 
   pause(): void {
@@ -218,14 +219,15 @@ export class H2Stream {
     this.#paused = false;
     const held = this.#held;
     this.#held = undefined;
-    if (held !== undefined) for (const chunk of held) {
-      if (this.closed) return;
-      this.#deliver(chunk);
-      if (this.#paused) {
-        // The consumer paused again: keep the rest, in order.
-        const index = held.indexOf(chunk);
-        this.#held = held.slice(index + 1);
-        return;
+    if (held !== undefined) {
+      for (let index = 0; index < held.length; index++) {
+        if (this.closed) return;
+        this.#deliver(held[index]!);
+        if (this.#paused) {
+          // The consumer paused again: keep the rest, in order.
+          this.#held = held.slice(index + 1);
+          return;
+        }
       }
     }
     if (this.#heldEnd && !this.closed) {
@@ -341,7 +343,6 @@ export class H2Connection {
     ]));
     if (options.connectionWindowBytes > windowBytesDefault) this.#send(windowUpdateFrame(0, options.connectionWindowBytes - windowBytesDefault));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('drain', () => this.#pump());
     socket.on('error', () => {});
     socket.on('close', () => this.#onSocketClose());
     socket.resume();
@@ -389,11 +390,7 @@ export class H2Connection {
   // Used by streams ----------------------------------------------------------------------------------
 
   sendHeaders(stream: H2Stream, block: Uint8Array, endStream: boolean): void {
-    if (stream.queue.length > 0) {
-      // Cannot happen (headers go first), but never let frames overtake each other.
-      stream.queue.unshift({ kind: 'trailers', block });
-      return;
-    }
+    assert(stream.queue.length === 0, 'response headers go before any body');
     this.#send(headersFrames(stream.id, block, endStream, this.#peerFrameBytesMax));
     if (endStream) this.maybeClose(stream);
   }
@@ -414,7 +411,7 @@ export class H2Connection {
     this.#removeStream(stream, false);
   }
 
-  /** Credits `bytes` back to the client on a stream (and on the connection). */
+  /** Credits `bytes` back to the client on a stream (the connection is credited as data arrives). */
   credit(streamId: number, bytes: number): void {
     this.#send(windowUpdateFrame(streamId, bytes));
   }

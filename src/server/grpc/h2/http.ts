@@ -7,18 +7,17 @@ import { Buffer } from 'node:buffer';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { encodeHeaderObject, type H2Stream } from './connection.ts';
 
+/** The request body is not read by keel's handlers: the stream has no consumer, so it is dropped as it arrives. */
 export class H2HttpRequest {
   readonly httpVersion = '2.0';
   readonly method: string;
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
 
-  constructor(stream: H2Stream, headers: IncomingHttpHeaders) {
+  constructor(headers: IncomingHttpHeaders) {
     this.method = String(headers[':method'] ?? 'GET');
     this.url = String(headers[':path'] ?? '/');
     this.headers = headers;
-    // The request body is not read by keel's handlers; it is dropped as it arrives.
-    void stream;
   }
 }
 

@@ -30,8 +30,10 @@
 //       KEEL_BENCH_PROMQL_KEEP=DIR       keep the imported stores under DIR and reuse them on the next run
 //                                        (same data set and scale), skipping generation and import
 //       KEEL_BENCH_PROMQL_MATCH=REGEX    only the battery's expressions matching REGEX
+//       KEEL_BENCH_PROMQL_ROWS=FILE      also write every measured query (both medians, the ratio) to FILE,
+//                                        one JSON line each, for finding where time goes
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -66,6 +68,7 @@ const scale = positiveNumber(process.env.KEEL_BENCH_SCALE, 1);
 const dataSetNames = (process.env.KEEL_BENCH_PROMQL_DATASETS ?? 'lab,large').split(',').filter((name) => name !== '');
 const keepDirectory = nonEmpty(process.env.KEEL_BENCH_PROMQL_KEEP);
 const expressionFilter = nonEmpty(process.env.KEEL_BENCH_PROMQL_MATCH);
+const rowsFile = nonEmpty(process.env.KEEL_BENCH_PROMQL_ROWS);
 
 type Side = 'keel' | 'prometheus';
 const sides: readonly Side[] = ['keel', 'prometheus'];
@@ -394,11 +397,23 @@ async function benchDataSet(root: string, plan: DataSetPlan, deadline: number): 
   } finally {
     await Promise.all(sides.map((side) => stopServer(servers[side])));
   }
+  if (rowsFile !== undefined) await appendRows(rowsFile, plan.name, results);
   report({
     dataset: plan.name, series: prepared.series, ...prepared.extra, import_seconds: importSeconds, repetitions: plan.repetitions,
     instant_times: prepared.times.instants, range: prepared.times.range, ...summarize(results, queries.length),
   });
   if (!kept) await rm(directory, { recursive: true, force: true });
+}
+
+/** Every measured query of the data set as one JSON line: its kind, time, expression, both medians and the ratio. */
+async function appendRows(file: string, dataset: string, results: readonly QueryResult[]): Promise<void> {
+  const lines = results.filter((result) => result.ms.keel.length > 0 && result.ms.prometheus.length > 0).map((result) => {
+    const keel = median(result.ms.keel);
+    const prometheus = median(result.ms.prometheus);
+    return JSON.stringify({ dataset, kind: result.query.kind, time: result.query.params['time'], query: result.query.expression,
+      keel_ms: round(keel), prometheus_ms: round(prometheus), ratio: round(keel / prometheus) });
+  });
+  await appendFile(file, lines.map((line) => `${line}\n`).join(''));
 }
 
 /** The description an earlier kept run left, or undefined when there is none (or it is unreadable). */

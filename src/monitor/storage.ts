@@ -43,6 +43,8 @@ export interface SampleIterator {
   seek(timestampMs: number): boolean;
   readonly timestampMs: number;
   readonly value: number;
+  /** Optional: releases what the iterator holds (decode buffers) when the reader stops before the end. */
+  close?(): void;
 }
 
 export interface Series {

@@ -14,7 +14,7 @@
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers';
 import type { Series, SampleIterator } from '../storage.ts';
-import { Labels } from '../tsdb/labels.ts';
+import { Labels, metricNameLabel } from '../tsdb/labels.ts';
 import type {
   AggregateExpr, BinaryExpr, Call, Expr, MatrixSelector, StepInvariantExpr, SubqueryExpr, UnaryExpr, VectorSelector,
 } from './ast.ts';
@@ -137,6 +137,13 @@ class SampleCursor {
     this.#classify();
   }
 
+  /** Lets the iterator release its buffers; the cursor is then exhausted. */
+  close(): void {
+    this.#iterator.close?.();
+    this.hasSample = false;
+    this.stale = false;
+  }
+
   #classify(): void {
     if (!this.hasSample) {
       this.stale = false;
@@ -148,40 +155,106 @@ class SampleCursor {
   }
 }
 
-/** The samples of one series inside a window that only moves forward. */
+/**
+ * The samples of one series inside a window that only moves forward: indices [first, end) of two typed
+ * arrays, compacted or grown when the end reaches their capacity. One window serves every series of a
+ * range function in turn (`reset`), so a query allocates its arrays once, not per series or per sample.
+ */
 class SlidingWindow {
-  readonly points: Point[] = [];
-  readonly #cursor: SampleCursor;
+  timestamps = new Float64Array(64);
+  values = new Float64Array(64);
+  /** Invariant: 0 ≤ first ≤ end ≤ capacity; samples in [first, end) are counted in the budget. */
+  first = 0;
+  end = 0;
+  #cursor: SampleCursor | undefined;
   readonly #budget: SampleBudget;
 
-  constructor(iterator: SampleIterator, budget: SampleBudget) {
-    this.#cursor = new SampleCursor(iterator);
+  constructor(budget: SampleBudget) {
     this.#budget = budget;
+  }
+
+  get count(): number {
+    return this.end - this.first;
+  }
+
+  /** Starts over on another series (releasing the previous one's samples and buffers). */
+  reset(iterator: SampleIterator): void {
+    this.release();
+    this.#cursor = new SampleCursor(iterator);
   }
 
   /** Moves the window to [startMs, endMs]; staleness markers never enter it. */
   advance(startMs: number, endMs: number): void {
-    let drop = 0;
-    while (drop < this.points.length && this.points[drop]!.timestampMs < startMs) drop += 1;
-    if (drop > 0) {
-      this.points.splice(0, drop);
-      this.#budget.release(drop);
+    let first = this.first;
+    const timestamps = this.timestamps;
+    while (first < this.end && timestamps[first]! < startMs) first += 1;
+    if (first > this.first) {
+      this.#budget.release(first - this.first);
+      this.first = first;
     }
-    const cursor = this.#cursor;
+    if (this.first === this.end) this.first = this.end = 0;
+    const cursor = this.#cursor!;
     if (cursor.hasSample && cursor.timestampMs < startMs) cursor.seek(startMs);
     while (cursor.hasSample && cursor.timestampMs <= endMs) {
       if (!cursor.stale) {
         this.#budget.take(1);
-        this.points.push({ timestampMs: cursor.timestampMs, value: cursor.value });
+        this.#push(cursor.timestampMs, cursor.value);
       }
       cursor.advance();
     }
   }
 
+  /** Releases the window's samples from the budget and its source's buffers. */
   release(): void {
-    this.#budget.release(this.points.length);
-    this.points.length = 0;
+    this.#budget.release(this.end - this.first);
+    this.first = this.end = 0;
+    this.#cursor?.close();
+    this.#cursor = undefined;
   }
+
+  /** The window's samples as points (they stay counted in the budget: they become part of a result). */
+  takePoints(): Point[] {
+    const points: Point[] = [];
+    for (let index = this.first; index < this.end; index += 1) points.push({ timestampMs: this.timestamps[index]!, value: this.values[index]! });
+    this.first = this.end = 0;
+    this.#cursor?.close();
+    this.#cursor = undefined;
+    return points;
+  }
+
+  #push(timestampMs: number, value: number): void {
+    if (this.end === this.timestamps.length) {
+      if (this.first > 0) {
+        this.timestamps.copyWithin(0, this.first, this.end);
+        this.values.copyWithin(0, this.first, this.end);
+        this.end -= this.first;
+        this.first = 0;
+      } else {
+        const timestamps = new Float64Array(this.timestamps.length * 2);
+        const values = new Float64Array(this.values.length * 2);
+        timestamps.set(this.timestamps);
+        values.set(this.values);
+        this.timestamps = timestamps;
+        this.values = values;
+      }
+    }
+    this.timestamps[this.end] = timestampMs;
+    this.values[this.end] = value;
+    this.end += 1;
+  }
+}
+
+/** The reused argument of range functions (see RangeFunctionInput). */
+interface MutableRangeInput {
+  timestamps: Float64Array;
+  values: Float64Array;
+  first: number;
+  count: number;
+  rangeStartMs: number;
+  rangeEndMs: number;
+  rangeMs: number;
+  evaluationTimeMs: number;
+  scalarArgs: (number | undefined)[];
 }
 
 /** Evaluates expressions over the steps startMs, startMs + intervalMs, ..., ≤ endMs. */
@@ -384,33 +457,42 @@ export class Evaluator {
     }
     const source = await this.#rangeSource(unwrapArgument(expr.args[rangeIndex]!));
     const output: Matrix = [];
+    const window = new SlidingWindow(budget);
+    const input: MutableRangeInput = {
+      timestamps: window.timestamps, values: window.values, first: 0, count: 0,
+      rangeStartMs: 0, rangeEndMs: 0, rangeMs: source.rangeMs, evaluationTimeMs: 0, scalarArgs: scalarMatrices.map(() => undefined),
+    };
     for (const series of source.series) {
-      const points = await this.#slideWindow(series.iterator(), source, (window, timestampMs, step) =>
-        implementation({
-          points: window,
-          rangeStartMs: source.windowEndMs(timestampMs) - source.rangeMs,
-          rangeEndMs: source.windowEndMs(timestampMs),
-          rangeMs: source.rangeMs,
-          evaluationTimeMs: timestampMs,
-          scalarArgs: scalarMatrices.map((matrix) => matrix?.[0]?.points[step]?.value),
-        }));
+      window.reset(series.iterator());
+      const points = await this.#slideWindow(window, source, (timestampMs, step) => {
+        input.timestamps = window.timestamps;
+        input.values = window.values;
+        input.first = window.first;
+        input.count = window.count;
+        input.rangeEndMs = source.windowEndMs(timestampMs);
+        input.rangeStartMs = input.rangeEndMs - source.rangeMs;
+        input.evaluationTimeMs = timestampMs;
+        for (let index = 0; index < scalarMatrices.length; index += 1) input.scalarArgs[index] = scalarMatrices[index]?.[0]?.points[step]?.value;
+        return implementation(input);
+      });
       if (points.length === 0) continue;
       budget.take(points.length);
       output.push({ labels: expr.func.name === 'last_over_time' ? series.labels : dropMetricName(series.labels), points });
     }
+    window.release();
     budget.release(source.heldSamples);
     if (expr.func.name === 'absent_over_time') return this.#absentOverTime(output, expr);
-    assertUniqueLabelSets(output);
+    // The source's label sets are distinct, so dropping `__name__` can only make two equal when their names differ.
+    if (expr.func.name !== 'last_over_time' && !sameMetricName(source.series)) assertUniqueLabelSets(output);
     return output;
   }
 
-  /** Runs `compute` on each step's window of one series; returns the defined results as points. */
+  /** Runs `compute` on each step's window of the window's series (after `reset`); returns the defined results as points. */
   async #slideWindow(
-    iterator: SampleIterator,
+    window: SlidingWindow,
     source: RangeSource,
-    compute: (window: readonly Point[], timestampMs: number, step: number) => number | undefined,
+    compute: (timestampMs: number, step: number) => number | undefined,
   ): Promise<Point[]> {
-    const window = new SlidingWindow(iterator, this.#context.budget);
     const points: Point[] = [];
     let step = 0;
     for (let timestampMs = this.#startMs; timestampMs <= this.#endMs; timestampMs += this.#intervalMs, step += 1) {
@@ -418,11 +500,10 @@ export class Evaluator {
       if (pause !== undefined) await pause;
       const endMs = source.windowEndMs(timestampMs);
       window.advance(endMs - source.rangeMs, endMs);
-      if (window.points.length === 0) continue;
-      const value = compute(window.points, timestampMs, step);
+      if (window.count === 0) continue;
+      const value = compute(timestampMs, step);
       if (value !== undefined) points.push({ timestampMs, value });
     }
-    window.release();
     return points;
   }
 
@@ -519,6 +600,7 @@ export class Evaluator {
         budget.take(1);
         points.push({ timestampMs, value: sampleTimestamps ? lastTimestampMs / 1000 : lastValue });
       }
+      cursor.close();
       if (points.length > 0) matrix.push({ labels: series.labels, points });
     }
     return matrix;
@@ -530,13 +612,15 @@ export class Evaluator {
     const selector = expr.vectorSelector;
     const endMs = (this.#pinnedTime(selector) ?? this.#startMs) - selector.offsetMs;
     const matrix: Matrix = [];
+    const window = new SlidingWindow(this.#context.budget);
     for (const series of this.#selectedSeries(selector)) {
       await this.#poll();
-      const window = new SlidingWindow(series.iterator(), this.#context.budget);
+      window.reset(series.iterator());
       window.advance(endMs - expr.rangeMs, endMs);
       // The points stay counted: they are part of the result.
-      if (window.points.length > 0) matrix.push({ labels: series.labels, points: [...window.points] });
+      if (window.count > 0) matrix.push({ labels: series.labels, points: window.takePoints() });
     }
+    window.release();
     return matrix;
   }
 
@@ -584,6 +668,13 @@ interface RangeSource {
 
 function pointsIterator(points: readonly Point[]): SampleIterator {
   return new ArraySampleIterator(points.map((point) => point.timestampMs), points.map((point) => point.value), -Infinity, Infinity);
+}
+
+/** Whether every series has the same `__name__` (or none has one). */
+function sameMetricName(series: readonly { readonly labels: Labels }[]): boolean {
+  const name = series[0]?.labels.get(metricNameLabel);
+  for (let index = 1; index < series.length; index += 1) if (series[index]!.labels.get(metricNameLabel) !== name) return false;
+  return true;
 }
 
 function countPoints(matrix: Matrix): number {

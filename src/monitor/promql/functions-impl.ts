@@ -14,15 +14,22 @@ import { dropMetricName, labelsKey } from './_labels.ts';
 import { formatFloatFixed, LiteralError, parseNumber } from './_literals.ts';
 import { bucketQuantile, quantile } from './quantile.ts';
 import type { Bucket } from './quantile.ts';
-import type { Point } from './value.ts';
 import type { VectorElement } from './_vector.ts';
 import { TsdbError } from '../tsdb/errors.ts';
 import { isValidLabelName, Labels, metricNameLabel } from '../tsdb/labels.ts';
 
-/** One series' samples inside one step's window, for a range-vector function. */
+/**
+ * One series' samples inside one step's window, for a range-vector function: indices [first, first + count)
+ * of `timestamps` and `values`. The evaluator reuses one input object (and its arrays) for every step and
+ * series, so a function must not keep it.
+ */
 export interface RangeFunctionInput {
-  /** Samples in [rangeStartMs, rangeEndMs], time order, at least one, no staleness markers. */
-  readonly points: readonly Point[];
+  /** Sample times; in [rangeStartMs, rangeEndMs], increasing, no staleness markers. */
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
+  readonly first: number;
+  /** At least one. */
+  readonly count: number;
   readonly rangeStartMs: number;
   readonly rangeEndMs: number;
   readonly rangeMs: number;
@@ -55,26 +62,26 @@ const oneOverLn2 = 1.4426950408889634;
 
 /** Prometheus's extrapolatedRate, for rate, increase and delta. */
 function extrapolatedRate(input: RangeFunctionInput, isCounter: boolean, isRate: boolean): number | undefined {
-  const { points } = input;
-  if (points.length < 2) return undefined;
-  const first = points[0]!;
-  const last = points[points.length - 1]!;
-  let result = last.value - first.value;
+  const { timestamps, values, first, count } = input;
+  if (count < 2) return undefined;
+  const last = first + count - 1;
+  const firstValue = values[first]!;
+  let result = values[last]! - firstValue;
   if (isCounter) {
-    let previous = first.value;
-    for (let index = 1; index < points.length; index += 1) {
-      const current = points[index]!.value;
+    let previous = firstValue;
+    for (let index = first + 1; index <= last; index += 1) {
+      const current = values[index]!;
       if (current < previous) result += previous;
       previous = current;
     }
   }
-  let durationToStart = (first.timestampMs - input.rangeStartMs) / 1000;
-  const durationToEnd = (input.rangeEndMs - last.timestampMs) / 1000;
-  const sampledInterval = (last.timestampMs - first.timestampMs) / 1000;
-  const averageDurationBetweenSamples = sampledInterval / (points.length - 1);
-  if (isCounter && result > 0 && first.value >= 0) {
+  let durationToStart = (timestamps[first]! - input.rangeStartMs) / 1000;
+  const durationToEnd = (input.rangeEndMs - timestamps[last]!) / 1000;
+  const sampledInterval = (timestamps[last]! - timestamps[first]!) / 1000;
+  const averageDurationBetweenSamples = sampledInterval / (count - 1);
+  if (isCounter && result > 0 && firstValue >= 0) {
     // A counter cannot go below zero: do not extrapolate to before the point where it would reach zero.
-    const durationToZero = sampledInterval * (first.value / result);
+    const durationToZero = sampledInterval * (firstValue / result);
     if (durationToZero < durationToStart) durationToStart = durationToZero;
   }
   const extrapolationThreshold = averageDurationBetweenSamples * 1.1;
@@ -88,54 +95,62 @@ function extrapolatedRate(input: RangeFunctionInput, isCounter: boolean, isRate:
 
 /** irate and idelta: the last two samples. */
 function instantValue(input: RangeFunctionInput, isRate: boolean): number | undefined {
-  const { points } = input;
-  if (points.length < 2) return undefined;
-  const last = points[points.length - 1]!;
-  const previous = points[points.length - 2]!;
-  let result = isRate && last.value < previous.value ? last.value : last.value - previous.value;
-  const sampledIntervalMs = last.timestampMs - previous.timestampMs;
+  const { timestamps, values, first, count } = input;
+  if (count < 2) return undefined;
+  const last = first + count - 1;
+  const lastValue = values[last]!;
+  const previousValue = values[last - 1]!;
+  let result = isRate && lastValue < previousValue ? lastValue : lastValue - previousValue;
+  const sampledIntervalMs = timestamps[last]! - timestamps[last - 1]!;
   if (sampledIntervalMs === 0) return undefined;
   if (isRate) result /= sampledIntervalMs / 1000;
   return result;
 }
 
-/** Neumaier's improved Kahan summation step: returns the new sum and compensation. */
-function kahanSumInc(increment: number, sum: number, compensation: number): [number, number] {
-  const total = sum + increment;
-  if (Math.abs(sum) >= Math.abs(increment)) compensation += sum - total + increment;
-  else compensation += increment - total + sum;
-  return [total, compensation];
+/**
+ * Neumaier's improved Kahan summation: `sum` and `compensation` updated in place (no tuple per step, as
+ * these run once per sample).
+ */
+class KahanSum {
+  sum = 0;
+  compensation = 0;
+
+  add(increment: number): void {
+    const total = this.sum + increment;
+    if (Math.abs(this.sum) >= Math.abs(increment)) this.compensation += this.sum - total + increment;
+    else this.compensation += increment - total + this.sum;
+    this.sum = total;
+  }
 }
 
 /** Least-squares slope and intercept at `interceptTimeMs`. */
-function linearRegression(points: readonly Point[], interceptTimeMs: number): [number, number] {
-  let count = 0;
-  let [sumX, compensationX, sumY, compensationY] = [0, 0, 0, 0];
-  let [sumXY, compensationXY, sumX2, compensationX2] = [0, 0, 0, 0];
-  const initialY = points[0]!.value;
+function linearRegression(input: RangeFunctionInput, interceptTimeMs: number): [number, number] {
+  const { timestamps, values, first, count } = input;
+  const sumX = new KahanSum();
+  const sumY = new KahanSum();
+  const sumXY = new KahanSum();
+  const sumX2 = new KahanSum();
+  const initialY = values[first]!;
   let constantY = true;
-  for (let index = 0; index < points.length; index += 1) {
-    const point = points[index]!;
-    if (constantY && index > 0 && point.value !== initialY) constantY = false;
-    count += 1;
-    const x = (point.timestampMs - interceptTimeMs) / 1e3;
-    [sumX, compensationX] = kahanSumInc(x, sumX, compensationX);
-    [sumY, compensationY] = kahanSumInc(point.value, sumY, compensationY);
-    [sumXY, compensationXY] = kahanSumInc(x * point.value, sumXY, compensationXY);
-    [sumX2, compensationX2] = kahanSumInc(x * x, sumX2, compensationX2);
+  for (let index = first; index < first + count; index += 1) {
+    const value = values[index]!;
+    if (constantY && index > first && value !== initialY) constantY = false;
+    const x = (timestamps[index]! - interceptTimeMs) / 1e3;
+    sumX.add(x);
+    sumY.add(value);
+    sumXY.add(x * value);
+    sumX2.add(x * x);
   }
   if (constantY) {
     if (!Number.isFinite(initialY) && !Number.isNaN(initialY)) return [NaN, NaN];
     return [0, initialY];
   }
-  sumX += compensationX;
-  sumY += compensationY;
-  sumXY += compensationXY;
-  sumX2 += compensationX2;
-  const covarianceXY = sumXY - (sumX * sumY) / count;
-  const varianceX = sumX2 - (sumX * sumX) / count;
+  const totalX = sumX.sum + sumX.compensation;
+  const totalY = sumY.sum + sumY.compensation;
+  const covarianceXY = sumXY.sum + sumXY.compensation - (totalX * totalY) / count;
+  const varianceX = sumX2.sum + sumX2.compensation - (totalX * totalX) / count;
   const slope = covarianceXY / varianceX;
-  return [slope, sumY / count - (slope * sumX) / count];
+  return [slope, totalY / count - (slope * totalX) / count];
 }
 
 function holtWinters(input: RangeFunctionInput): number | undefined {
@@ -146,13 +161,13 @@ function holtWinters(input: RangeFunctionInput): number | undefined {
     throw executionError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${formatFloatFixed(smoothing)}`);
   }
   if (trend <= 0 || trend >= 1) throw executionError(`invalid trend factor. Expected: 0 < tf < 1, got: ${formatFloatFixed(trend)}`);
-  const { points } = input;
-  if (points.length < 2) return undefined;
+  const { values, first, count } = input;
+  if (count < 2) return undefined;
   let previousSmoothed = 0;
-  let smoothed = points[0]!.value;
-  let trendValue = points[1]!.value - points[0]!.value;
-  for (let index = 1; index < points.length; index += 1) {
-    const scaled = smoothing * points[index]!.value;
+  let smoothed = values[first]!;
+  let trendValue = values[first + 1]! - values[first]!;
+  for (let index = 1; index < count; index += 1) {
+    const scaled = smoothing * values[first + index]!;
     // The trend at step index-1 (Prometheus's calcTrendValue).
     if (index - 1 !== 0) trendValue = trend * (smoothed - previousSmoothed) + (1 - trend) * trendValue;
     const fromHistory = (1 - smoothing) * (smoothed + trendValue);
@@ -162,58 +177,62 @@ function holtWinters(input: RangeFunctionInput): number | undefined {
   return smoothed;
 }
 
-function averageOverTime(points: readonly Point[]): number {
-  let mean = 0;
-  let count = 0;
-  let compensation = 0;
-  for (const { value } of points) {
-    count += 1;
-    if (!Number.isFinite(mean) && !Number.isNaN(mean)) {
-      if (!Number.isFinite(value) && !Number.isNaN(value) && (mean > 0) === (value > 0)) continue;
+function averageOverTime(input: RangeFunctionInput): number {
+  const { values, first, count } = input;
+  const mean = new KahanSum();
+  for (let index = 0; index < count; index += 1) {
+    const value = values[first + index]!;
+    const seen = index + 1;
+    if (!Number.isFinite(mean.sum) && !Number.isNaN(mean.sum)) {
+      if (!Number.isFinite(value) && !Number.isNaN(value) && (mean.sum > 0) === (value > 0)) continue;
       if (Number.isFinite(value)) continue;
     }
-    [mean, compensation] = kahanSumInc(value / count - mean / count, mean, compensation);
+    mean.add(value / seen - mean.sum / seen);
   }
-  return !Number.isFinite(mean) && !Number.isNaN(mean) ? mean : mean + compensation;
+  return !Number.isFinite(mean.sum) && !Number.isNaN(mean.sum) ? mean.sum : mean.sum + mean.compensation;
 }
 
-function sumOverTime(points: readonly Point[]): number {
-  let sum = 0;
-  let compensation = 0;
-  for (const { value } of points) [sum, compensation] = kahanSumInc(value, sum, compensation);
-  return !Number.isFinite(sum) && !Number.isNaN(sum) ? sum : sum + compensation;
+function sumOverTime(input: RangeFunctionInput): number {
+  const { values, first, count } = input;
+  const sum = new KahanSum();
+  for (let index = first; index < first + count; index += 1) sum.add(values[index]!);
+  return !Number.isFinite(sum.sum) && !Number.isNaN(sum.sum) ? sum.sum : sum.sum + sum.compensation;
 }
 
 /** The population variance with Kahan-compensated Welford updates. */
-function varianceOverTime(points: readonly Point[]): number {
-  let count = 0;
-  let [mean, compensationMean, aux, compensationAux] = [0, 0, 0, 0];
-  for (const { value } of points) {
-    count += 1;
-    const delta = value - (mean + compensationMean);
-    [mean, compensationMean] = kahanSumInc(delta / count, mean, compensationMean);
-    [aux, compensationAux] = kahanSumInc(delta * (value - (mean + compensationMean)), aux, compensationAux);
+function varianceOverTime(input: RangeFunctionInput): number {
+  const { values, first, count } = input;
+  const mean = new KahanSum();
+  const aux = new KahanSum();
+  for (let index = 0; index < count; index += 1) {
+    const value = values[first + index]!;
+    const delta = value - (mean.sum + mean.compensation);
+    mean.add(delta / (index + 1));
+    aux.add(delta * (value - (mean.sum + mean.compensation)));
   }
-  return (aux + compensationAux) / count;
+  return (aux.sum + aux.compensation) / count;
 }
 
-function extremeOverTime(points: readonly Point[], isMax: boolean): number {
-  let extreme = points[0]!.value;
-  for (const { value } of points) {
+function extremeOverTime(input: RangeFunctionInput, isMax: boolean): number {
+  const { values, first, count } = input;
+  let extreme = values[first]!;
+  for (let index = first; index < first + count; index += 1) {
+    const value = values[index]!;
     if ((isMax ? value > extreme : value < extreme) || Number.isNaN(extreme)) extreme = value;
   }
   return extreme;
 }
 
-function countTransitions(points: readonly Point[], isReset: boolean): number {
-  let count = 0;
-  let previous = points[0]!.value;
-  for (let index = 1; index < points.length; index += 1) {
-    const current = points[index]!.value;
-    if (isReset ? current < previous : current !== previous && !(Number.isNaN(current) && Number.isNaN(previous))) count += 1;
+function countTransitions(input: RangeFunctionInput, isReset: boolean): number {
+  const { values, first, count } = input;
+  let transitions = 0;
+  let previous = values[first]!;
+  for (let index = first + 1; index < first + count; index += 1) {
+    const current = values[index]!;
+    if (isReset ? current < previous : current !== previous && !(Number.isNaN(current) && Number.isNaN(previous))) transitions += 1;
     previous = current;
   }
-  return count;
+  return transitions;
 }
 
 export const rangeFunctions: ReadonlyMap<string, RangeFunction> = new Map<string, RangeFunction>([
@@ -222,26 +241,26 @@ export const rangeFunctions: ReadonlyMap<string, RangeFunction> = new Map<string
   ['delta', (input) => extrapolatedRate(input, false, false)],
   ['irate', (input) => instantValue(input, true)],
   ['idelta', (input) => instantValue(input, false)],
-  ['deriv', (input) => (input.points.length < 2 ? undefined : linearRegression(input.points, input.points[0]!.timestampMs)[0])],
+  ['deriv', (input) => (input.count < 2 ? undefined : linearRegression(input, input.timestamps[input.first]!)[0])],
   ['predict_linear', (input) => {
-    if (input.points.length < 2) return undefined;
-    const [slope, intercept] = linearRegression(input.points, input.evaluationTimeMs);
+    if (input.count < 2) return undefined;
+    const [slope, intercept] = linearRegression(input, input.evaluationTimeMs);
     return slope * input.scalarArgs[1]! + intercept;
   }],
   ['holt_winters', holtWinters],
-  ['avg_over_time', (input) => averageOverTime(input.points)],
-  ['count_over_time', (input) => input.points.length],
-  ['last_over_time', (input) => input.points[input.points.length - 1]!.value],
-  ['max_over_time', (input) => extremeOverTime(input.points, true)],
-  ['min_over_time', (input) => extremeOverTime(input.points, false)],
-  ['sum_over_time', (input) => sumOverTime(input.points)],
-  ['quantile_over_time', (input) => quantile(input.scalarArgs[0]!, input.points.map((point) => point.value))],
-  ['stddev_over_time', (input) => Math.sqrt(varianceOverTime(input.points))],
-  ['stdvar_over_time', (input) => varianceOverTime(input.points)],
+  ['avg_over_time', averageOverTime],
+  ['count_over_time', (input) => input.count],
+  ['last_over_time', (input) => input.values[input.first + input.count - 1]!],
+  ['max_over_time', (input) => extremeOverTime(input, true)],
+  ['min_over_time', (input) => extremeOverTime(input, false)],
+  ['sum_over_time', sumOverTime],
+  ['quantile_over_time', (input) => quantile(input.scalarArgs[0]!, Array.from(input.values.subarray(input.first, input.first + input.count)))],
+  ['stddev_over_time', (input) => Math.sqrt(varianceOverTime(input))],
+  ['stdvar_over_time', varianceOverTime],
   ['present_over_time', () => 1],
   ['absent_over_time', () => 1],
-  ['changes', (input) => countTransitions(input.points, false)],
-  ['resets', (input) => countTransitions(input.points, true)],
+  ['changes', (input) => countTransitions(input, false)],
+  ['resets', (input) => countTransitions(input, true)],
 ]);
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 /**
  * Reading the head: a querier over a time range, and the chunk lists of single series. Full chunks are
- * immutable and shared; the open chunk is read up to the samples present when its iterator starts.
+ * immutable and shared; the open chunk is read up to the samples present when an iterator decodes it.
  */
 import type { Querier } from '../storage.ts';
-import type { XorChunk, XorIterator } from './chunkenc/index.ts';
+import type { DecodedSamples, XorChunk } from './chunkenc/index.ts';
 import { assert, TsdbError } from './errors.ts';
 import type { Head } from './head.ts';
 import type { HeadSeries } from './head-series.ts';
@@ -25,8 +25,8 @@ class OpenChunkView implements IterableChunk {
     this.maxTimeMs = chunk.lastTimestampMs!;
   }
 
-  open(reuse: XorIterator | undefined): XorIterator {
-    return this.#chunk.iterator(reuse);
+  decodeInto(untilMs: number, out: DecodedSamples): void {
+    this.#chunk.decodeInto(untilMs, out);
   }
 }
 

@@ -4,10 +4,11 @@
  * timestamp (the first source's) where their ranges overlap.
  */
 import type { SampleIterator, Series } from '../storage.ts';
-import { XorIterator } from './chunkenc/index.ts';
+import { acquireDecodedSamples, decodeXorSamples, releaseDecodedSamples } from './chunkenc/index.ts';
+import type { DecodedSamples } from './chunkenc/index.ts';
 import { assert } from './errors.ts';
 import type { Labels } from './labels.ts';
-import { floatFromBits, isStaleMarkerBits } from './value.ts';
+import { isStaleMarkerBits } from './value.ts';
 
 /** A sample iterator that also exposes the value's exact IEEE 754 bits (NaN payloads, the stale marker). */
 export interface TsdbSampleIterator extends SampleIterator {
@@ -26,8 +27,11 @@ export interface TsdbSeries extends Series {
 export interface IterableChunk {
   readonly minTimeMs: number;
   readonly maxTimeMs: number;
-  /** An iterator over the chunk's samples; may reuse `reuse`. Reading may throw a corruption error. */
-  open(reuse: XorIterator | undefined): XorIterator;
+  /**
+   * Decodes the chunk's samples in order into `out`, stopping before the first one later than `untilMs`.
+   * Reading may throw a corruption error.
+   */
+  decodeInto(untilMs: number, out: DecodedSamples): void;
 }
 
 /**
@@ -35,7 +39,7 @@ export interface IterableChunk {
  *
  * @example
  * const chunk = new StoredChunk(bytes, 1_000, 9_000, 120);
- * const iterator = chunk.open(undefined);
+ * chunk.decodeInto(Infinity, samples);
  */
 export class StoredChunk implements IterableChunk {
   constructor(
@@ -48,15 +52,15 @@ export class StoredChunk implements IterableChunk {
     assert(sampleCount > 0 && bytes.length >= 2, 'a stored chunk holds samples');
   }
 
-  open(reuse: XorIterator | undefined): XorIterator {
-    const iterator = reuse ?? new XorIterator();
-    iterator.reset(this.bytes, this.bytes.length * 8, this.sampleCount);
-    return iterator;
+  decodeInto(untilMs: number, out: DecodedSamples): void {
+    decodeXorSamples(this.bytes, this.bytes.length * 8, this.sampleCount, untilMs, out);
   }
 }
 
 /**
- * Iterates chunks in time order, yielding only samples inside [minTimeMs, maxTimeMs].
+ * Iterates chunks in time order, yielding only samples inside [minTimeMs, maxTimeMs]. Each chunk is
+ * decoded in one go (up to maxTimeMs) into a pooled buffer, which goes back to the pool when the iterator
+ * is exhausted or closed.
  *
  * @example
  * const iterator = new ChunksIterator(chunks, start, end);
@@ -66,15 +70,13 @@ export class ChunksIterator implements TsdbSampleIterator {
   readonly #chunks: readonly IterableChunk[];
   readonly #minTimeMs: number;
   readonly #maxTimeMs: number;
-  /** Invariant: the chunk #current iterates; -1 before the first. */
+  /** Invariant: the chunk whose samples #samples holds; -1 before the first. */
   #chunkIndex = -1;
-  #current: XorIterator | undefined;
-  #reuse: XorIterator | undefined;
+  #samples: DecodedSamples | undefined;
+  /** Invariant: the current sample's index in #samples while positioned; one before the next otherwise. */
+  #index = -1;
   #positioned = false;
   #done = false;
-  #timestampMs = 0;
-  #high = 0;
-  #low = 0;
 
   constructor(chunks: readonly IterableChunk[], minTimeMs: number, maxTimeMs: number) {
     this.#chunks = chunks;
@@ -84,13 +86,17 @@ export class ChunksIterator implements TsdbSampleIterator {
 
   next(): boolean {
     if (this.#done) return false;
-    if (this.#current === undefined && !this.#openChunk(this.#minTimeMs)) return this.#finish();
+    let samples = this.#samples;
+    if (samples === undefined) {
+      if (!this.#openChunk(this.#minTimeMs)) return this.#finish();
+      samples = this.#samples!;
+    }
     while (true) {
-      const current = this.#current!;
-      if (current.next()) {
-        const timestampMs = current.timestampMs;
-        if (timestampMs < this.#minTimeMs) continue;
-        return timestampMs > this.#maxTimeMs ? this.#finish() : this.#take(current);
+      const index = this.#index + 1;
+      if (index < samples.count) {
+        this.#index = index;
+        this.#positioned = true;
+        return true;
       }
       if (!this.#openChunk(this.#minTimeMs)) return this.#finish();
     }
@@ -98,65 +104,87 @@ export class ChunksIterator implements TsdbSampleIterator {
 
   seek(timestampMs: number): boolean {
     if (this.#done) return false;
-    if (this.#positioned && this.#timestampMs >= timestampMs) return true;
+    const samples = this.#samples;
+    if (this.#positioned && samples!.timestamps[this.#index]! >= timestampMs) return true;
     const target = Math.max(timestampMs, this.#minTimeMs);
     // Chunks ending before the target are skipped without decoding.
-    if (this.#current === undefined || this.#chunks[this.#chunkIndex]!.maxTimeMs < target) {
+    if (samples === undefined || this.#chunks[this.#chunkIndex]!.maxTimeMs < target) {
       if (!this.#openChunk(target)) return this.#finish();
     }
     while (true) {
-      const current = this.#current!;
-      if (current.seek(target)) return current.timestampMs > this.#maxTimeMs ? this.#finish() : this.#take(current);
+      const current = this.#samples!;
+      const timestamps = current.timestamps;
+      const count = current.count;
+      let index = this.#index + 1;
+      while (index < count && timestamps[index]! < target) index += 1;
+      if (index < count) {
+        this.#index = index;
+        this.#positioned = true;
+        return true;
+      }
       if (!this.#openChunk(target)) return this.#finish();
     }
+  }
+
+  /** Releases the decode buffer early (a reader that stops before the end); the iterator is then exhausted. */
+  close(): void {
+    if (!this.#done) this.#finish();
   }
 
   get timestampMs(): number {
     assert(this.#positioned, 'timestampMs needs a current sample');
-    return this.#timestampMs;
+    return this.#samples!.timestamps[this.#index]!;
   }
 
   get value(): number {
     assert(this.#positioned, 'value needs a current sample');
-    return floatFromBits(this.#high, this.#low);
+    return this.#samples!.values[this.#index]!;
   }
 
   get valueHighBits(): number {
-    return this.#high;
+    assert(this.#positioned, 'valueHighBits needs a current sample');
+    return this.#samples!.highBits(this.#index);
   }
 
   get valueLowBits(): number {
-    return this.#low;
+    assert(this.#positioned, 'valueLowBits needs a current sample');
+    return this.#samples!.lowBits(this.#index);
   }
 
   isStaleMarker(): boolean {
-    return isStaleMarkerBits(this.#high, this.#low);
+    assert(this.#positioned, 'isStaleMarker() needs a current sample');
+    const samples = this.#samples!;
+    return isStaleMarkerBits(samples.highBits(this.#index), samples.lowBits(this.#index));
   }
 
-  /** Opens the next chunk that ends at or after `fromMs` and starts inside the range; false if none. */
+  /**
+   * Decodes the next chunk that ends at or after `fromMs` and starts inside the range, positioned before its
+   * first sample at or after the range's start; false if there is none.
+   */
   #openChunk(fromMs: number): boolean {
     let index = this.#chunkIndex + 1;
     while (index < this.#chunks.length && this.#chunks[index]!.maxTimeMs < fromMs) index += 1;
     this.#chunkIndex = index;
     const chunk = this.#chunks[index];
+    this.#positioned = false;
     if (chunk === undefined || chunk.minTimeMs > this.#maxTimeMs) return false;
-    this.#current = chunk.open(this.#reuse);
-    this.#reuse = this.#current;
-    return true;
-  }
-
-  #take(current: XorIterator): boolean {
-    this.#timestampMs = current.timestampMs;
-    this.#high = current.valueHighBits;
-    this.#low = current.valueLowBits;
-    this.#positioned = true;
+    const samples = this.#samples ?? acquireDecodedSamples();
+    this.#samples = samples;
+    chunk.decodeInto(this.#maxTimeMs, samples);
+    let first = 0;
+    if (chunk.minTimeMs < this.#minTimeMs) {
+      const timestamps = samples.timestamps;
+      while (first < samples.count && timestamps[first]! < this.#minTimeMs) first += 1;
+    }
+    this.#index = first - 1;
     return true;
   }
 
   #finish(): boolean {
     this.#positioned = false;
     this.#done = true;
-    this.#current = undefined;
+    if (this.#samples !== undefined) releaseDecodedSamples(this.#samples);
+    this.#samples = undefined;
     return false;
   }
 }
@@ -214,6 +242,12 @@ export class MergeIterator implements TsdbSampleIterator {
     }
     this.#started = true;
     return this.#pick();
+  }
+
+  close(): void {
+    for (const iterator of this.#iterators) iterator.close?.();
+    this.#currentIndex = -1;
+    this.#started = true;
   }
 
   get timestampMs(): number {

@@ -6,7 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Querier } from '../../storage.ts';
-import type { XorIterator } from '../chunkenc/index.ts';
+import type { DecodedSamples } from '../chunkenc/index.ts';
 import { assert, TsdbError } from '../errors.ts';
 import { checkSelectMatchers } from '../head-read.ts';
 import type { Matcher } from '../index/index.ts';
@@ -14,7 +14,7 @@ import { compareStrings } from '../labels.ts';
 import { ChunkSeries, overlaps, StoredChunk } from '../series-iterator.ts';
 import type { IterableChunk, TsdbSeries } from '../series-iterator.ts';
 import { ChunkSegmentReader } from './chunks.ts';
-import type { ChunkMeta, IndexSeriesEntry } from './index-file.ts';
+import type { ChunkMeta } from './index-file.ts';
 import { BlockIndex } from './index-file.ts';
 import { readBlockMeta } from './meta.ts';
 import type { BlockMeta } from './meta.ts';
@@ -104,21 +104,33 @@ export class Block {
     return this.#chunks.read(reference);
   }
 
-  /** A series' chunks as iterable chunks reading from this block. */
-  chunksOf(entry: IndexSeriesEntry, minTimeMs: number, maxTimeMs: number): IterableChunk[] {
+  /** Series `ordinal`'s chunks overlapping [minTimeMs, maxTimeMs], as iterable chunks reading from this block. */
+  chunksOf(ordinal: number, minTimeMs: number, maxTimeMs: number): IterableChunk[] {
+    const index = this.index;
     const chunks: IterableChunk[] = [];
-    for (const meta of entry.chunks) {
-      if (overlaps(meta.minTimeMs, meta.maxTimeMs, minTimeMs, maxTimeMs)) chunks.push(new BlockChunk(this, meta));
+    for (let chunk = index.chunksStart(ordinal); chunk < index.chunksEnd(ordinal); chunk += 1) {
+      const chunkMinMs = index.chunkMinTimeMs(chunk);
+      const chunkMaxMs = index.chunkMaxTimeMs(chunk);
+      if (overlaps(chunkMinMs, chunkMaxMs, minTimeMs, maxTimeMs)) chunks.push(new BlockChunk(this, chunkMinMs, chunkMaxMs, index.chunkReference(chunk)));
     }
     return chunks;
   }
 
   /** The chunk at `meta` with its samples, checking its header against the index. */
   storedChunk(meta: ChunkMeta): StoredChunk {
-    const bytes = this.readChunk(meta.reference);
+    return this.#storedChunk(meta.reference, meta.minTimeMs, meta.maxTimeMs);
+  }
+
+  /** Decodes the chunk at `reference` (see IterableChunk.decodeInto). */
+  decodeChunk(reference: number, minTimeMs: number, maxTimeMs: number, untilMs: number, out: DecodedSamples): void {
+    this.#storedChunk(reference, minTimeMs, maxTimeMs).decodeInto(untilMs, out);
+  }
+
+  #storedChunk(reference: number, minTimeMs: number, maxTimeMs: number): StoredChunk {
+    const bytes = this.readChunk(reference);
     const sampleCount = (bytes[0]! << 8) | bytes[1]!;
-    if (sampleCount === 0) throw new TsdbError('TSDB_BLOCK_CORRUPT', `Block ${this.directory} has an empty chunk at reference ${meta.reference}.`);
-    return new StoredChunk(bytes, meta.minTimeMs, meta.maxTimeMs, sampleCount);
+    if (sampleCount === 0) throw new TsdbError('TSDB_BLOCK_CORRUPT', `Block ${this.directory} has an empty chunk at reference ${reference}.`);
+    return new StoredChunk(bytes, minTimeMs, maxTimeMs, sampleCount);
   }
 
   /** Marks the block deleted (its directory is gone or going): files close when no querier uses them. */
@@ -143,19 +155,19 @@ export class Block {
 /** A chunk in a block, read when a query first iterates it. */
 class BlockChunk implements IterableChunk {
   readonly #block: Block;
-  readonly #meta: ChunkMeta;
   readonly minTimeMs: number;
   readonly maxTimeMs: number;
+  readonly #reference: number;
 
-  constructor(block: Block, meta: ChunkMeta) {
+  constructor(block: Block, minTimeMs: number, maxTimeMs: number, reference: number) {
     this.#block = block;
-    this.#meta = meta;
-    this.minTimeMs = meta.minTimeMs;
-    this.maxTimeMs = meta.maxTimeMs;
+    this.minTimeMs = minTimeMs;
+    this.maxTimeMs = maxTimeMs;
+    this.#reference = reference;
   }
 
-  open(reuse: XorIterator | undefined): XorIterator {
-    return this.#block.storedChunk(this.#meta).open(reuse);
+  decodeInto(untilMs: number, out: DecodedSamples): void {
+    this.#block.decodeChunk(this.#reference, this.minTimeMs, this.maxTimeMs, untilMs, out);
   }
 }
 
@@ -181,9 +193,8 @@ export class BlockQuerier implements Querier {
     const index = this.#block.index;
     const result: TsdbSeries[] = [];
     for (const ordinal of index.select(matchers)) {
-      const entry = index.series(ordinal);
-      const chunks = this.#block.chunksOf(entry, this.minTimeMs, this.maxTimeMs);
-      if (chunks.length > 0) result.push(new ChunkSeries(entry.labels, chunks, this.minTimeMs, this.maxTimeMs));
+      const chunks = this.#block.chunksOf(ordinal, this.minTimeMs, this.maxTimeMs);
+      if (chunks.length > 0) result.push(new ChunkSeries(index.labels(ordinal), chunks, this.minTimeMs, this.maxTimeMs));
     }
     return result;
   }
@@ -194,7 +205,7 @@ export class BlockQuerier implements Querier {
     if (matchers === undefined || matchers.length === 0) return index.labelNames();
     const names = new Set<string>();
     for (const ordinal of index.select(matchers)) {
-      for (const label of index.series(ordinal).labels) names.add(label.name);
+      for (const label of index.labels(ordinal)) names.add(label.name);
     }
     return [...names].sort(compareStrings);
   }
@@ -205,7 +216,7 @@ export class BlockQuerier implements Querier {
     if (matchers === undefined || matchers.length === 0) return index.labelValues(name);
     const values = new Set<string>();
     for (const ordinal of index.select(matchers)) {
-      const value = index.series(ordinal).labels.get(name);
+      const value = index.labels(ordinal).get(name);
       if (value !== '') values.add(value);
     }
     return [...values].sort(compareStrings);

@@ -159,6 +159,16 @@ export class BlockIndex {
   readonly #symbols: string[];
   /** Invariant: #seriesOffsets[i] is where series i's entry starts; strictly increasing. */
   readonly #seriesOffsets: Float64Array;
+  /**
+   * Every series' chunk metadata, decoded once at open into flat arrays (no objects for the collector):
+   * series i's chunks are indices [#chunkStarts[i], #chunkStarts[i + 1]) of the three columns.
+   */
+  readonly #chunkStarts: Uint32Array;
+  readonly #chunkMinTimes: Float64Array;
+  readonly #chunkMaxTimes: Float64Array;
+  readonly #chunkReferences: Float64Array;
+  /** Label sets decoded so far, by ordinal: a block is immutable, so queries share them. */
+  readonly #labels: (Labels | undefined)[] = [];
   readonly #postings = new Map<string, LabelPostings>();
   readonly #byteLength: number;
 
@@ -168,7 +178,12 @@ export class BlockIndex {
     this.#byteLength = bytes.length;
     const sections = splitSections(bytes, path);
     this.#symbols = readSymbols(this.#reader(sections[0]!));
-    this.#seriesOffsets = this.#walkSeries(this.#reader(sections[1]!));
+    const walked = this.#walkSeries(this.#reader(sections[1]!));
+    this.#seriesOffsets = walked.offsets;
+    this.#chunkStarts = walked.chunkStarts;
+    this.#chunkMinTimes = Float64Array.from(walked.minTimes);
+    this.#chunkMaxTimes = Float64Array.from(walked.maxTimes);
+    this.#chunkReferences = Float64Array.from(walked.references);
     this.#walkPostings(this.#reader(sections[2]!));
   }
 
@@ -187,10 +202,44 @@ export class BlockIndex {
 
   /** The labels and chunk metadata of series `ordinal`. */
   series(ordinal: number): IndexSeriesEntry {
+    const chunks: ChunkMeta[] = [];
+    for (let index = this.chunksStart(ordinal); index < this.chunksEnd(ordinal); index += 1) {
+      chunks.push({ minTimeMs: this.chunkMinTimeMs(index), maxTimeMs: this.chunkMaxTimeMs(index), reference: this.chunkReference(index) });
+    }
+    return { labels: this.labels(ordinal), chunks };
+  }
+
+  /** The label set of series `ordinal` (decoded once, then shared). */
+  labels(ordinal: number): Labels {
     assert(Number.isInteger(ordinal) && ordinal >= 0 && ordinal < this.#seriesOffsets.length, 'series ordinal in range');
-    const reader = this.#reader([this.#seriesOffsets[ordinal]!, this.#bytes.length]);
-    const labels = this.#readLabels(reader);
-    return { labels, chunks: readChunkMetas(reader) };
+    let labels = this.#labels[ordinal];
+    if (labels === undefined) {
+      labels = this.#readLabels(this.#reader([this.#seriesOffsets[ordinal]!, this.#bytes.length]));
+      this.#labels[ordinal] = labels;
+    }
+    return labels;
+  }
+
+  /** The first of series `ordinal`'s chunks, as an index for the chunk accessors below. */
+  chunksStart(ordinal: number): number {
+    return this.#chunkStarts[ordinal]!;
+  }
+
+  /** One past the last of series `ordinal`'s chunks. */
+  chunksEnd(ordinal: number): number {
+    return this.#chunkStarts[ordinal + 1]!;
+  }
+
+  chunkMinTimeMs(index: number): number {
+    return this.#chunkMinTimes[index]!;
+  }
+
+  chunkMaxTimeMs(index: number): number {
+    return this.#chunkMaxTimes[index]!;
+  }
+
+  chunkReference(index: number): number {
+    return this.#chunkReferences[index]!;
   }
 
   /** Sorted label names. */
@@ -285,10 +334,12 @@ export class BlockIndex {
     }
   }
 
-  #walkSeries(reader: ByteReader): Float64Array {
+  #walkSeries(reader: ByteReader): { offsets: Float64Array; chunkStarts: Uint32Array; minTimes: number[]; maxTimes: number[]; references: number[] } {
     const count = reader.uvarint();
     if (count > reader.remaining) throw reader.fail(`series count ${count} exceeds the section`);
     const offsets = new Float64Array(count);
+    const chunkStarts = new Uint32Array(count + 1);
+    const columns = { minTimes: [] as number[], maxTimes: [] as number[], references: [] as number[] };
     for (let ordinal = 0; ordinal < count; ordinal += 1) {
       offsets[ordinal] = reader.position;
       const labelCount = reader.uvarint();
@@ -297,10 +348,12 @@ export class BlockIndex {
         const offset = reader.position;
         if (reader.uvarint() >= this.#symbols.length) throw reader.fail(`series ${ordinal} names a symbol beyond the ${this.#symbols.length} symbols`, offset);
       }
-      readChunkMetas(reader);
+      chunkStarts[ordinal] = columns.minTimes.length;
+      readChunkMetas(reader, columns);
     }
+    chunkStarts[count] = columns.minTimes.length;
     if (!reader.atEnd()) throw reader.fail(`${reader.remaining} bytes follow the last series`);
-    return offsets;
+    return { offsets, chunkStarts, ...columns };
   }
 
   #walkPostings(reader: ByteReader): void {
@@ -343,11 +396,11 @@ function readSymbols(reader: ByteReader): string[] {
   return symbols;
 }
 
-function readChunkMetas(reader: ByteReader): ChunkMeta[] {
+/** Reads one series' chunk metadata, appending each chunk's bounds and reference to the columns. */
+function readChunkMetas(reader: ByteReader, columns: { minTimes: number[]; maxTimes: number[]; references: number[] }): void {
   const offset = reader.position;
   const count = reader.uvarint();
   if (count === 0 || count > reader.remaining) throw reader.fail(`a series has ${count} chunks`, offset);
-  const chunks: ChunkMeta[] = [];
   let reference = 0;
   let maxTimeMs = 0;
   for (let index = 0; index < count; index += 1) {
@@ -364,9 +417,10 @@ function readChunkMetas(reader: ByteReader): ChunkMeta[] {
     }
     maxTimeMs = minTimeMs + reader.uvarint();
     if (!Number.isSafeInteger(maxTimeMs) || !Number.isSafeInteger(reference)) throw reader.fail('chunk bounds exceed exact integers', offset);
-    chunks.push({ minTimeMs, maxTimeMs, reference });
+    columns.minTimes.push(minTimeMs);
+    columns.maxTimes.push(maxTimeMs);
+    columns.references.push(reference);
   }
-  return chunks;
 }
 
 /** The [start, end) payload ranges of the sections, after checking header, lengths and checksums. */

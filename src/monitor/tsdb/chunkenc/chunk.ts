@@ -10,6 +10,11 @@ export const ChunkEncoding = {
 } as const;
 export type ChunkEncoding = (typeof ChunkEncoding)[keyof typeof ChunkEncoding];
 
+/** Earliest supported timestamp (about 140,000 years before 1970). */
+export const timestampMsMin = -(2 ** 52);
+/** Latest supported timestamp (about 140,000 years after 1970). */
+export const timestampMsMax = 2 ** 52 - 1;
+
 /** One sample as a mutable record. Iterators hand out one reused instance instead of allocating. */
 export interface Sample {
   timestampMs: number;

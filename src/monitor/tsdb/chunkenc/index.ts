@@ -7,14 +7,13 @@
  * chunk.append(1_700_000_000_000, 42);
  */
 export { BitReader, BitWriter, bitStreamBytesMax } from './bit-stream.ts';
-export { ChunkEncoding } from './chunk.ts';
+export { ChunkEncoding, timestampMsMax, timestampMsMin } from './chunk.ts';
 export type { Chunk, ChunkAppender, ChunkIterator, Sample } from './chunk.ts';
 export {
   chunkBytesMax,
   chunkSamplesMax,
   chunkSamplesTarget,
-  timestampMsMax,
-  timestampMsMin,
   XorChunk,
   XorIterator,
 } from './xor.ts';
+export { acquireDecodedSamples, DecodedSamples, decodeXorSamples, releaseDecodedSamples } from './xor-decode.ts';

@@ -11,17 +11,15 @@
 import { assert, TsdbError } from '../errors.ts';
 import { floatFromBits, floatHighBits, floatLowBits, isStaleMarkerBits, staleMarkerHighBits, staleMarkerLowBits } from '../value.ts';
 import { BitReader, BitWriter, bitStreamBytesMax } from './bit-stream.ts';
-import { ChunkEncoding } from './chunk.ts';
+import { ChunkEncoding, timestampMsMax, timestampMsMin } from './chunk.ts';
+import { decodeXorSamples } from './xor-decode.ts';
+import type { DecodedSamples } from './xor-decode.ts';
 import type { Chunk, ChunkAppender, ChunkIterator, Sample } from './chunk.ts';
 
 /** The head cuts a new chunk after this many samples: past it, compression gains flatten out. */
 export const chunkSamplesTarget = 120;
 /** The header's 16-bit sample count caps a chunk here. */
 export const chunkSamplesMax = 0xffff;
-/** Earliest supported timestamp (about 140,000 years before 1970). */
-export const timestampMsMin = -(2 ** 52);
-/** Latest supported timestamp (about 140,000 years after 1970). */
-export const timestampMsMax = 2 ** 52 - 1;
 
 const headerBytes = 2;
 /** Worst case for one sample: a 10-byte varint delta, then a full value with control bits (2 + 5 + 6 + 64). */
@@ -102,6 +100,11 @@ export class XorChunk implements Chunk, ChunkAppender {
 
   appender(): ChunkAppender {
     return this;
+  }
+
+  /** Decodes the samples present now, up to the first one later than `untilMs`, into `out`. */
+  decodeInto(untilMs: number, out: DecodedSamples): void {
+    decodeXorSamples(this.#writer.buffer(), this.#writer.bitLength, this.#sampleCount, untilMs, out);
   }
 
   iterator(reuse?: ChunkIterator): XorIterator {

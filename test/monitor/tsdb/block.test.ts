@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { blockRanges, planCompaction } from '../../../src/monitor/tsdb/block/index.ts';
+import { blockRanges, chunkCacheBytes, chunkCacheBytesDefault, planCompaction, setChunkCacheBytes } from '../../../src/monitor/tsdb/block/index.ts';
 import { Matcher, TsdbError } from '../../../src/monitor/tsdb/index.ts';
 import type { Tsdb } from '../../../src/monitor/tsdb/index.ts';
 import { appendGrid, dump, dumpRange, labels, openDb, withTempDir } from './_helpers.ts';
@@ -145,6 +145,38 @@ test('a damaged chunk or index is reported with its file and offset', async () =
     });
     await writeFile(join(directory, ulid!, 'meta.json'), '{"version": 1');
     await assert.rejects(openDb(directory, { blockRangeMs: rangeMs }), /meta\.json is corrupt: not valid JSON/);
+  });
+});
+
+test('chunk windows are cached within their bound, dropped when the block closes, and checked again when re-read', async () => {
+  await withTempDir(async (directory) => {
+    const db = await openDb(directory, { blockRangeMs: rangeMs });
+    await fill(db, 0, 150_000);
+    await db.compact();
+    const before = chunkCacheBytes();
+    const expected = dumpRange(db, 0, rangeMs - 1);
+    const cached = chunkCacheBytes() - before;
+    assert.ok(cached > 0, 'a query over the block caches its window');
+    assert.deepEqual(dumpRange(db, 0, rangeMs - 1), expected, 'a cached window gives the same samples');
+    assert.equal(chunkCacheBytes() - before, cached, 'a second query reads nothing new');
+    await db.close();
+    assert.equal(chunkCacheBytes(), before, 'closing the block drops its windows');
+    // Damage a chunk after a first read: once its window has left the cache, the next read goes to disk and checks it again.
+    const reopened = await openDb(directory, { blockRangeMs: rangeMs });
+    assert.deepEqual(dumpRange(reopened, 0, rangeMs - 1), expected);
+    const [ulid] = await blockDirectories(directory);
+    const chunkPath = join(directory, ulid!, 'chunks', '000001');
+    const chunkBytes = await readFile(chunkPath);
+    chunkBytes[100] = chunkBytes[100]! ^ 0x01;
+    await writeFile(chunkPath, chunkBytes);
+    setChunkCacheBytes(1);
+    try {
+      assert.equal(chunkCacheBytes(), 0, 'a smaller bound evicts at once');
+      assert.throws(() => dumpRange(reopened, 0, rangeMs - 1), { code: 'TSDB_BLOCK_CORRUPT' });
+    } finally {
+      setChunkCacheBytes(chunkCacheBytesDefault);
+      await reopened.close();
+    }
   });
 });
 

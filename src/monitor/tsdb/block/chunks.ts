@@ -139,10 +139,104 @@ export class ChunkSegmentWriter {
   }
 }
 
+/** Bytes of chunk segment windows kept in memory across queries; every block of the process shares them. */
+export const chunkCacheBytesDefault = 64 * 1024 * 1024;
+/** A window reaches this far past its aligned end, so that a chunk starting near the end still fits it. */
+const windowOverlapBytes = 16 * 1024;
+/** Aligned windows per segment: 512 MiB / 256 KiB. */
+const windowsPerSegment = chunkSegmentBytesMax / chunkReadWindowBytes;
+
 interface ReadWindow {
+  readonly key: number;
   readonly segmentIndex: number;
+  /** Where `bytes` starts in the segment. */
   readonly offset: number;
   readonly bytes: Buffer;
+  /** Offsets of the chunks in `bytes` whose CRC has been checked (each is checked once per read from disk). */
+  readonly verified: Set<number>;
+  /** Set when the cache lets go of the window (or never took it): its reader then reads the bytes again. */
+  evicted: boolean;
+}
+
+/**
+ * A least-recently-used set of segment windows, bounded in bytes: what the page cache under Prometheus's
+ * mmap gives it, so a dashboard's repeated queries do not read and check the same chunks again.
+ */
+class WindowCache {
+  #maxBytes: number;
+  #bytes = 0;
+  /** In use order, oldest first (a Map keeps insertion order; a hit re-inserts). */
+  readonly #windows = new Map<number, ReadWindow>();
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Whether caching is on; when it is off, each reader keeps just its last window, as a read-ahead. */
+  get enabled(): boolean {
+    return this.#maxBytes > 0;
+  }
+
+  resize(maxBytes: number): void {
+    assert(Number.isSafeInteger(maxBytes) && maxBytes >= 0, 'the chunk cache size is a non-negative integer');
+    this.#maxBytes = maxBytes;
+    this.#evict();
+  }
+
+  get(key: number): ReadWindow | undefined {
+    const window = this.#windows.get(key);
+    if (window !== undefined) {
+      this.#windows.delete(key);
+      this.#windows.set(key, window);
+    }
+    return window;
+  }
+
+  put(window: ReadWindow): void {
+    if (window.bytes.length > this.#maxBytes) {
+      window.evicted = true;
+      return;
+    }
+    this.#windows.set(window.key, window);
+    this.#bytes += window.bytes.length;
+    this.#evict();
+  }
+
+  /** Drops every window of keys in [fromKey, toKey). */
+  dropRange(fromKey: number, toKey: number): void {
+    for (const [key, window] of this.#windows) {
+      if (key < fromKey || key >= toKey) continue;
+      this.#windows.delete(key);
+      this.#bytes -= window.bytes.length;
+      window.evicted = true;
+    }
+  }
+
+  #evict(): void {
+    for (const [key, window] of this.#windows) {
+      if (this.#bytes <= this.#maxBytes) return;
+      this.#windows.delete(key);
+      this.#bytes -= window.bytes.length;
+      window.evicted = true;
+    }
+  }
+}
+
+const windowCache = new WindowCache(chunkCacheBytesDefault);
+let nextReaderId = 0;
+
+/** Sets how many bytes of chunk segments the process keeps cached (0 turns the cache off). */
+export function setChunkCacheBytes(maxBytes: number): void {
+  windowCache.resize(maxBytes);
+}
+
+/** Bytes the chunk cache holds now. */
+export function chunkCacheBytes(): number {
+  return windowCache.bytes;
 }
 
 /**
@@ -153,6 +247,8 @@ export class ChunkSegmentReader {
   readonly #paths: string[];
   readonly #descriptors: number[];
   readonly #sizes: number[];
+  /** Cache keys of this reader's windows are [#keyBase, #keyBase + (segments + 1) × windowsPerSegment). */
+  readonly #keyBase: number;
   #window: ReadWindow | undefined;
   #closed = false;
 
@@ -160,6 +256,9 @@ export class ChunkSegmentReader {
     this.#paths = paths;
     this.#descriptors = descriptors;
     this.#sizes = sizes;
+    this.#keyBase = nextReaderId * 1_000_000 * windowsPerSegment;
+    nextReaderId += 1;
+    assert(Number.isSafeInteger(this.#keyBase + 1_000_000 * windowsPerSegment), 'chunk cache keys are exact');
   }
 
   /** Opens every segment in `directory`, checking names (consecutive from 000001) and headers. */
@@ -198,7 +297,8 @@ export class ChunkSegmentReader {
     if (path === undefined) throw new TsdbError('TSDB_BLOCK_CORRUPT', `Chunk reference ${reference} names segment ${segmentIndex}, but the block has ${this.#paths.length} (${this.#paths[0] ?? 'none'}).`);
     const size = this.#sizes[position]!;
     if (offset < chunksHeaderBytes || offset >= size) throw chunkCorrupt(path, offset, `chunk offset is outside the file of ${size} bytes`);
-    let window = this.#windowFor(position, segmentIndex, offset, Math.min(frameHeaderBytesMax, size - offset));
+    let window = this.#windowAt(position, segmentIndex, offset);
+    if (offset + Math.min(frameHeaderBytesMax, size - offset) > window.offset + window.bytes.length) window = this.#exactWindow(position, segmentIndex, offset, Math.min(frameHeaderBytesMax, size - offset));
     let at = offset - window.offset;
     let dataLength = 0;
     let shift = 0;
@@ -213,13 +313,17 @@ export class ChunkSegmentReader {
     const headerBytes = at - (offset - window.offset);
     const frameBytes = headerBytes + 1 + dataLength + 4;
     if (offset + frameBytes > size) throw chunkCorrupt(path, offset, `chunk of ${dataLength} bytes runs past the end of the file`);
-    window = this.#windowFor(position, segmentIndex, offset, frameBytes);
+    // A frame that runs past its window (a large chunk near the window's end) is read on its own, uncached.
+    if (offset + frameBytes > window.offset + window.bytes.length) window = this.#exactWindow(position, segmentIndex, offset, frameBytes);
     const encodingAt = offset - window.offset + headerBytes;
     const encoding = window.bytes[encodingAt]!;
     if (encoding !== ChunkEncoding.Xor) throw chunkCorrupt(path, offset, `unknown chunk encoding ${encoding}`);
     const dataEnd = encodingAt + 1 + dataLength;
-    const storedCrc = window.bytes.readUInt32BE(dataEnd);
-    if (storedCrc !== crc32cRange(window.bytes, encodingAt, dataEnd)) throw chunkCorrupt(path, offset, 'chunk checksum does not match its content');
+    if (!window.verified.has(offset)) {
+      const storedCrc = window.bytes.readUInt32BE(dataEnd);
+      if (storedCrc !== crc32cRange(window.bytes, encodingAt, dataEnd)) throw chunkCorrupt(path, offset, 'chunk checksum does not match its content');
+      window.verified.add(offset);
+    }
     return window.bytes.subarray(encodingAt + 1, dataEnd);
   }
 
@@ -228,23 +332,41 @@ export class ChunkSegmentReader {
     this.#closed = true;
     for (const descriptor of this.#descriptors) closeSync(descriptor);
     this.#window = undefined;
+    windowCache.dropRange(this.#keyBase, this.#keyBase + (this.#paths.length + 1) * windowsPerSegment);
   }
 
-  /** A window holding [offset, offset + length) of the segment, reading one if the current does not. */
-  #windowFor(position: number, segmentIndex: number, offset: number, length: number): ReadWindow {
-    const current = this.#window;
-    if (current !== undefined && current.segmentIndex === segmentIndex && offset >= current.offset && offset + length <= current.offset + current.bytes.length) return current;
-    const size = Math.min(Math.max(chunkReadWindowBytes, length), this.#sizes[position]! - offset);
+  /** The aligned window holding `offset`: the last one used, a cached one, or one read now (and cached). */
+  #windowAt(position: number, segmentIndex: number, offset: number): ReadWindow {
+    const windowNumber = Math.floor(offset / chunkReadWindowBytes);
+    const key = this.#keyBase + segmentIndex * windowsPerSegment + windowNumber;
+    const last = this.#window;
+    if (last !== undefined && last.key === key && (!last.evicted || !windowCache.enabled)) return last;
+    let window = windowCache.get(key);
+    if (window === undefined) {
+      const start = windowNumber * chunkReadWindowBytes;
+      const end = Math.min(this.#sizes[position]!, start + chunkReadWindowBytes + windowOverlapBytes);
+      window = { key, segmentIndex, offset: start, bytes: this.#readBytes(position, start, end - start), verified: new Set(), evicted: false };
+      windowCache.put(window);
+    }
+    this.#window = window;
+    return window;
+  }
+
+  /** Exactly [offset, offset + length) of a segment, outside the cache. */
+  #exactWindow(position: number, segmentIndex: number, offset: number, length: number): ReadWindow {
+    return { key: -1, segmentIndex, offset, bytes: this.#readBytes(position, offset, length), verified: new Set(), evicted: true };
+  }
+
+  #readBytes(position: number, offset: number, length: number): Buffer {
     // A fresh buffer each time: chunks handed out earlier keep viewing the old one.
-    const bytes = Buffer.allocUnsafe(size);
+    const bytes = Buffer.allocUnsafe(length);
     let filled = 0;
-    while (filled < size) {
-      const read = readSync(this.#descriptors[position]!, bytes, filled, size - filled, offset + filled);
+    while (filled < length) {
+      const read = readSync(this.#descriptors[position]!, bytes, filled, length - filled, offset + filled);
       if (read === 0) throw chunkCorrupt(this.#paths[position]!, offset + filled, 'file ended early');
       filled += read;
     }
-    this.#window = { segmentIndex, offset, bytes };
-    return this.#window;
+    return bytes;
   }
 }
 

@@ -6,7 +6,7 @@
  * import { Block, writeBlock } from './block/index.ts';
  */
 export { Block, BlockQuerier, blockIndexBytesMax, directoryBytes } from './block.ts';
-export { chunkSegmentBytesMax, ChunkSegmentReader, ChunkSegmentWriter } from './chunks.ts';
+export { chunkCacheBytes, chunkCacheBytesDefault, chunkSegmentBytesMax, ChunkSegmentReader, ChunkSegmentWriter, setChunkCacheBytes } from './chunks.ts';
 export { blockRangeMsMax, blockRanges, compactBlocks, hasOverlap, planCompaction } from './compact.ts';
 export type { PlannedBlock } from './compact.ts';
 export { BlockIndex, encodeIndex } from './index-file.ts';

@@ -28,7 +28,7 @@ import { instantFunctions, labelsForAbsent, rangeFunctions } from './functions-i
 import { dropMetricName, isStaleMarker, labelsKey } from './_labels.ts';
 import { ArraySampleIterator } from './_sample-array.ts';
 import type { Point } from './value.ts';
-import { assertUniqueLabelSets } from './_vector.ts';
+import { assertUniqueLabelSets, duplicateLabelSetError } from './_vector.ts';
 import type { EvalSeries, Matrix, StringValue, VectorElement } from './_vector.ts';
 
 /** How long the evaluator runs before it lets other work on the event loop run. */
@@ -337,7 +337,10 @@ export class Evaluator {
   ): Promise<Matrix> {
     const budget = this.#context.budget;
     const cursors = matrices.map((matrix) => new Array<number>(matrix?.length ?? 0).fill(0));
-    const output = new Map<string, EvalSeries>();
+    // Output series by label set: first by object (steps usually hand back the same Labels objects), then
+    // by content.
+    const byLabels = new Map<Labels, EvalSeries>();
+    const byKey = new Map<string, EvalSeries>();
     let heldSamples = budget.current;
     for (let timestampMs = this.#startMs; timestampMs <= this.#endMs; timestampMs += this.#intervalMs) {
       const pause = this.#context.guard.poll();
@@ -345,20 +348,26 @@ export class Evaluator {
       budget.current = heldSamples;
       const vectors = matrices.map((matrix, index) => this.#vectorAt(matrix, cursors[index]!, timestampMs));
       const result = compute(vectors, timestampMs);
-      assertUniqueLabelSets(result);
       budget.take(result.length);
       heldSamples += result.length;
       for (const element of result) {
-        const key = labelsKey(element.labels);
-        let series = output.get(key);
+        let series = byLabels.get(element.labels);
         if (series === undefined) {
-          series = { labels: element.labels, points: [] };
-          output.set(key, series);
+          const key = labelsKey(element.labels);
+          series = byKey.get(key);
+          if (series === undefined) {
+            series = { labels: element.labels, points: [] };
+            byKey.set(key, series);
+          }
+          byLabels.set(element.labels, series);
         }
-        series.points.push({ timestampMs, value: element.value });
+        // Two elements of one step with the same label set (Prometheus's duplicate check, done here for free).
+        const points = series.points;
+        if (points.length > 0 && points[points.length - 1]!.timestampMs === timestampMs) throw duplicateLabelSetError();
+        points.push({ timestampMs, value: element.value });
       }
     }
-    const matrix = [...output.values()];
+    const matrix = [...byKey.values()];
     budget.current = baseSamples + countPoints(matrix);
     return matrix;
   }

@@ -34,7 +34,11 @@ export function assertUniqueLabelSets(elements: readonly { readonly labels: Labe
   const seen = new Set<string>();
   for (const element of elements) {
     const key = labelsKey(element.labels);
-    if (seen.has(key)) throw executionError('vector cannot contain metrics with the same labelset');
+    if (seen.has(key)) throw duplicateLabelSetError();
     seen.add(key);
   }
+}
+
+export function duplicateLabelSetError(): Error {
+  return executionError('vector cannot contain metrics with the same labelset');
 }

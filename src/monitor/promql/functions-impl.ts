@@ -320,14 +320,32 @@ const labelReplace: InstantFunction = (args, { call, state }) => {
     if (!isValidLabelName(destination)) throw executionError(`invalid destination label name in label_replace(): ${destination}`);
     state.set('regex', regex);
   }
+  const rewritten = rewrittenLabels(state);
   return args[0]!.map((element) => {
-    const match = regex.exec(element.labels.get(source));
-    if (match === null) return element;
-    return { labels: withLabel(element.labels, destination, expandGoTemplate(replacement, match)), value: element.value };
+    let labels = rewritten.get(element.labels);
+    if (labels === undefined) {
+      const match = regex.exec(element.labels.get(source));
+      labels = match === null ? element.labels : withLabel(element.labels, destination, expandGoTemplate(replacement, match));
+      rewritten.set(element.labels, labels);
+    }
+    return labels === element.labels ? element : { labels, value: element.value };
   });
 };
 
-const labelJoin: InstantFunction = (args, { call }) => {
+/**
+ * The call's rewritten label sets by input label set: the same series comes back at every step, and one
+ * output object per series lets the step loop find its series by identity.
+ */
+function rewrittenLabels(state: Map<string, unknown>): Map<Labels, Labels> {
+  let rewritten = state.get('rewritten') as Map<Labels, Labels> | undefined;
+  if (rewritten === undefined) {
+    rewritten = new Map();
+    state.set('rewritten', rewritten);
+  }
+  return rewritten;
+}
+
+const labelJoin: InstantFunction = (args, { call, state }) => {
   const destination = stringArg(call, 1);
   const separator = stringArg(call, 2);
   const sources: string[] = [];
@@ -337,9 +355,14 @@ const labelJoin: InstantFunction = (args, { call }) => {
     sources.push(source);
   }
   if (!isValidLabelName(destination)) throw executionError(`invalid destination label name in label_join(): ${destination}`);
+  const rewritten = rewrittenLabels(state);
   return args[0]!.map((element) => {
-    const joined = sources.map((source) => element.labels.get(source)).join(separator);
-    return { labels: withLabel(element.labels, destination, joined), value: element.value };
+    let labels = rewritten.get(element.labels);
+    if (labels === undefined) {
+      labels = withLabel(element.labels, destination, sources.map((source) => element.labels.get(source)).join(separator));
+      rewritten.set(element.labels, labels);
+    }
+    return { labels, value: element.value };
   });
 };
 

@@ -93,6 +93,7 @@ export function decodeXorSamples(bytes: Uint8Array, bitLength: number, sampleCou
   const timestamps = out.timestamps;
   const words = out.words;
   const cursor = varintCursor;
+  const bits = wordsOf(bytes);
   let position = headerBits;
   let count = 0;
   let timestampMs = 0;
@@ -104,26 +105,26 @@ export function decodeXorSamples(bytes: Uint8Array, bitLength: number, sampleCou
   for (let sample = 0; sample < sampleCount; sample += 1) {
     if (sample === 0) {
       cursor.position = position;
-      timestampMs = readSignedVarint(bytes, bitLength, cursor);
+      timestampMs = readSignedVarint(bits, bitLength, cursor);
       position = cursor.position;
       if (position + 64 > bitLength) throw truncated(position, 64, bitLength);
-      high = bitsAt(bytes, position, 32) >>> 0;
-      low = bitsAt(bytes, position + 32, 32) >>> 0;
+      high = bitsAt(bits, position, 32) >>> 0;
+      low = bitsAt(bits, position + 32, 32) >>> 0;
       position += 64;
     } else {
       let nextDeltaMs: number;
       if (sample === 1) {
         cursor.position = position;
-        nextDeltaMs = readUnsignedVarint(bytes, bitLength, cursor);
+        nextDeltaMs = readUnsignedVarint(bits, bitLength, cursor);
         position = cursor.position;
       } else {
         // Delta of deltas: 0, or a 2-, 3-, 4-bit prefix and a 14-, 17-, 20-bit value, or 1111 and 64 bits.
         if (position + 4 > bitLength) {
           cursor.position = position;
-          nextDeltaMs = deltaMs + readDeltaOfDeltaSlowly(bytes, bitLength, cursor);
+          nextDeltaMs = deltaMs + readDeltaOfDeltaSlowly(bits, bitLength, cursor);
           position = cursor.position;
         } else {
-          const prefix = bitsAt(bytes, position, 4);
+          const prefix = bitsAt(bits, position, 4);
           if (prefix < 0b1000) {
             position += 1;
             nextDeltaMs = deltaMs;
@@ -144,13 +145,13 @@ export function decodeXorSamples(bytes: Uint8Array, bitLength: number, sampleCou
             }
             if (position + width > bitLength) throw truncated(position, width, bitLength);
             if (width === 64) {
-              const highPart = bitsAt(bytes, position, 32) | 0;
-              const deltaOfDeltaMs = highPart * twoToThe32 + (bitsAt(bytes, position + 32, 32) >>> 0);
+              const highPart = bitsAt(bits, position, 32) | 0;
+              const deltaOfDeltaMs = highPart * twoToThe32 + (bitsAt(bits, position + 32, 32) >>> 0);
               position += 64;
               if (!Number.isSafeInteger(deltaOfDeltaMs)) throw corrupt(position, `delta of deltas ${deltaOfDeltaMs} is beyond the supported timestamp range`);
               nextDeltaMs = deltaMs + deltaOfDeltaMs;
             } else {
-              const raw = bitsAt(bytes, position, width);
+              const raw = bitsAt(bits, position, width);
               position += width;
               const half = 1 << (width - 1);
               nextDeltaMs = deltaMs + (raw > half ? raw - 2 * half : raw);
@@ -164,34 +165,59 @@ export function decodeXorSamples(bytes: Uint8Array, bitLength: number, sampleCou
       deltaMs = nextDeltaMs;
       timestampMs += nextDeltaMs;
       // The value: 0 (unchanged), 10 (XOR in the previous window), 11 + window (XOR in a new window).
-      if (position >= bitLength) throw truncated(position, 1, bitLength);
-      if (((bytes[position >>> 3]! >>> (7 - (position & 7))) & 1) === 1) {
-        position += 1;
-        if (position >= bitLength) throw truncated(position, 1, bitLength);
-        const newWindow = ((bytes[position >>> 3]! >>> (7 - (position & 7))) & 1) === 1;
-        position += 1;
-        if (newWindow) {
-          if (position + 11 > bitLength) throw truncated(position, 11, bitLength);
-          const header = bitsAt(bytes, position, 11);
-          position += 11;
-          const leading = header >>> 6;
-          const meaningful = (header & 63) || 64;
+      let changed: boolean;
+      if (position + 13 <= bitLength) {
+        // The control bits and a window header at once.
+        const peek = bitsAt(bits, position, 13);
+        if (peek < 0x1000) {
+          position += 1;
+          changed = false;
+        } else if (peek < 0x1800) {
+          position += 2;
+          changed = true;
+          if (leadingZeros === windowUnset) throw corrupt(position, 'XOR value reuses a window before any was set');
+        } else {
+          position += 13;
+          changed = true;
+          const leading = (peek >>> 6) & 31;
+          const meaningful = (peek & 63) || 64;
           if (leading + meaningful > 64) throw corrupt(position, `XOR window of ${leading} leading zeros and ${meaningful} bits exceeds 64 bits`);
           leadingZeros = leading;
           trailingZeros = 64 - leading - meaningful;
-        } else if (leadingZeros === windowUnset) {
-          throw corrupt(position, 'XOR value reuses a window before any was set');
         }
+      } else {
+        if (position >= bitLength) throw truncated(position, 1, bitLength);
+        changed = ((bits[position >>> 5]! >>> (31 - (position & 31))) & 1) === 1;
+        position += 1;
+        if (changed) {
+          if (position >= bitLength) throw truncated(position, 1, bitLength);
+          const newWindow = ((bits[position >>> 5]! >>> (31 - (position & 31))) & 1) === 1;
+          position += 1;
+          if (newWindow) {
+            if (position + 11 > bitLength) throw truncated(position, 11, bitLength);
+            const header = bitsAt(bits, position, 11);
+            position += 11;
+            const leading = header >>> 6;
+            const meaningful = (header & 63) || 64;
+            if (leading + meaningful > 64) throw corrupt(position, `XOR window of ${leading} leading zeros and ${meaningful} bits exceeds 64 bits`);
+            leadingZeros = leading;
+            trailingZeros = 64 - leading - meaningful;
+          } else if (leadingZeros === windowUnset) {
+            throw corrupt(position, 'XOR value reuses a window before any was set');
+          }
+        }
+      }
+      if (changed) {
         const bitCount = 64 - leadingZeros - trailingZeros;
         if (position + bitCount > bitLength) throw truncated(position, bitCount, bitLength);
         let xorHigh: number;
         let xorLow: number;
         if (bitCount > 32) {
-          xorHigh = bitsAt(bytes, position, bitCount - 32);
-          xorLow = bitsAt(bytes, position + bitCount - 32, 32);
+          xorHigh = bitsAt(bits, position, bitCount - 32);
+          xorLow = bitsAt(bits, position + bitCount - 32, 32);
         } else {
           xorHigh = 0;
-          xorLow = bitsAt(bytes, position, bitCount);
+          xorLow = bitsAt(bits, position, bitCount);
         }
         position += bitCount;
         if (trailingZeros !== 0) {
@@ -205,8 +231,6 @@ export function decodeXorSamples(bytes: Uint8Array, bitLength: number, sampleCou
         }
         high = (high ^ xorHigh) >>> 0;
         low = (low ^ xorLow) >>> 0;
-      } else {
-        position += 1;
       }
     }
     if (timestampMs > untilMs) break;
@@ -218,39 +242,52 @@ export function decodeXorSamples(bytes: Uint8Array, bitLength: number, sampleCou
   out.count = count;
 }
 
-/** The `count` (1..32) bits at bit `position`, as the low bits of a 32-bit integer (signed for 32). */
-function bitsAt(bytes: Uint8Array, position: number, count: number): number {
-  const index = position >>> 3;
-  const shift = position & 7;
-  let word: number;
-  if (index + 4 < bytes.length) {
-    word = (bytes[index]! << 24) | (bytes[index + 1]! << 16) | (bytes[index + 2]! << 8) | bytes[index + 3]!;
-    if (shift !== 0) word = (word << shift) | (bytes[index + 4]! >>> (8 - shift));
-  } else {
-    word = 0;
-    for (let offset = 0; offset < 5; offset += 1) {
-      const byte = index + offset < bytes.length ? bytes[index + offset]! : 0;
-      word = offset < 4 ? (word << 8) | byte : (word << shift) | (byte >>> (8 - shift));
-    }
+/** Scratch for the chunk as big-endian 32-bit words (decoding is synchronous, so one serves every call). */
+let scratchWords = new Uint32Array(1024);
+
+/**
+ * The chunk's bytes as big-endian 32-bit words, followed by two zero words, so that any read of up to 32
+ * bits is two loads and a shift (the stream's bit length, checked by the caller, keeps the padding out).
+ */
+function wordsOf(bytes: Uint8Array): Uint32Array {
+  const fullWords = bytes.length >>> 2;
+  if (scratchWords.length < fullWords + 3) scratchWords = new Uint32Array(Math.max(fullWords + 3, scratchWords.length * 2));
+  const words = scratchWords;
+  let at = 0;
+  for (let index = 0; index < fullWords; index += 1, at += 4) {
+    words[index] = (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
   }
+  let tail = 0;
+  for (let shift = 24; shift >= 0; shift -= 8, at += 1) if (at < bytes.length) tail |= bytes[at]! << shift;
+  words[fullWords] = tail;
+  words[fullWords + 1] = 0;
+  words[fullWords + 2] = 0;
+  return words;
+}
+
+/** The `count` (1..32) bits at bit `position`, as the low bits of a 32-bit integer (signed for 32). */
+function bitsAt(words: Uint32Array, position: number, count: number): number {
+  const index = position >>> 5;
+  const shift = position & 31;
+  const word = shift === 0 ? words[index]! | 0 : (words[index]! << shift) | (words[index + 1]! >>> (32 - shift));
   return count === 32 ? word : word >>> (32 - count);
 }
 
 /** The bit position shared with the rarely used readers below (one sample in a chunk uses each). */
 const varintCursor = { position: 0 };
 
-function readByte(bytes: Uint8Array, bitLength: number, cursor: { position: number }): number {
+function readByte(bits: Uint32Array, bitLength: number, cursor: { position: number }): number {
   if (cursor.position + 8 > bitLength) throw truncated(cursor.position, 8, bitLength);
-  const byte = bitsAt(bytes, cursor.position, 8);
+  const byte = bitsAt(bits, cursor.position, 8);
   cursor.position += 8;
   return byte;
 }
 
-function readUnsignedVarint(bytes: Uint8Array, bitLength: number, cursor: { position: number }): number {
+function readUnsignedVarint(bits: Uint32Array, bitLength: number, cursor: { position: number }): number {
   let value = 0;
   let scale = 1;
   for (let byteCount = 0; byteCount < varintBytesMax; byteCount += 1) {
-    const byte = readByte(bytes, bitLength, cursor);
+    const byte = readByte(bits, bitLength, cursor);
     value += (byte & 0x7f) * scale;
     if (byte < 0x80) {
       if (!Number.isSafeInteger(value)) throw corrupt(cursor.position, 'varint exceeds 2^53');
@@ -261,24 +298,24 @@ function readUnsignedVarint(bytes: Uint8Array, bitLength: number, cursor: { posi
   throw corrupt(cursor.position, 'varint runs past ten bytes');
 }
 
-function readSignedVarint(bytes: Uint8Array, bitLength: number, cursor: { position: number }): number {
-  const zigZag = readUnsignedVarint(bytes, bitLength, cursor);
+function readSignedVarint(bits: Uint32Array, bitLength: number, cursor: { position: number }): number {
+  const zigZag = readUnsignedVarint(bits, bitLength, cursor);
   const value = zigZag % 2 === 0 ? zigZag / 2 : -(zigZag + 1) / 2;
   if (value < timestampMsMin || value > timestampMsMax) throw corrupt(cursor.position, `first timestamp ${value} is outside the supported range`);
   return value;
 }
 
 /** A delta of deltas near the end of the stream, one bit at a time, so truncation is reported exactly. */
-function readDeltaOfDeltaSlowly(bytes: Uint8Array, bitLength: number, cursor: { position: number }): number {
+function readDeltaOfDeltaSlowly(bits: Uint32Array, bitLength: number, cursor: { position: number }): number {
   const bit = (): number => {
     if (cursor.position >= bitLength) throw truncated(cursor.position, 1, bitLength);
     const position = cursor.position;
     cursor.position += 1;
-    return (bytes[position >>> 3]! >>> (7 - (position & 7))) & 1;
+    return (bits[position >>> 5]! >>> (31 - (position & 31))) & 1;
   };
   const bucket = (width: number): number => {
     if (cursor.position + width > bitLength) throw truncated(cursor.position, width, bitLength);
-    const raw = bitsAt(bytes, cursor.position, width);
+    const raw = bitsAt(bits, cursor.position, width);
     cursor.position += width;
     return raw > 2 ** (width - 1) ? raw - 2 ** width : raw;
   };
@@ -287,7 +324,7 @@ function readDeltaOfDeltaSlowly(bytes: Uint8Array, bitLength: number, cursor: { 
   if (bit() === 0) return bucket(17);
   if (bit() === 0) return bucket(20);
   if (cursor.position + 64 > bitLength) throw truncated(cursor.position, 64, bitLength);
-  const deltaOfDeltaMs = (bitsAt(bytes, cursor.position, 32) | 0) * twoToThe32 + (bitsAt(bytes, cursor.position + 32, 32) >>> 0);
+  const deltaOfDeltaMs = (bitsAt(bits, cursor.position, 32) | 0) * twoToThe32 + (bitsAt(bits, cursor.position + 32, 32) >>> 0);
   cursor.position += 64;
   if (!Number.isSafeInteger(deltaOfDeltaMs)) throw corrupt(cursor.position, `delta of deltas ${deltaOfDeltaMs} is beyond the supported timestamp range`);
   return deltaOfDeltaMs;

@@ -93,7 +93,10 @@ export function decodeXorSamples(bytes: Uint8Array, bitLength: number, sampleCou
   const timestamps = out.timestamps;
   const words = out.words;
   const cursor = varintCursor;
-  const bits = wordsOf(bytes);
+  const bits = wordsFor(bytes);
+  const wordCount = (bytes.length + 3) >>> 2;
+  // Words are converted as decoding reaches them: a query often stops partway (untilMs).
+  let ready = convertWords(bytes, bits, 0, Math.min(wordCount, wordsPerSampleMax + wordsAhead));
   let position = headerBits;
   let count = 0;
   let timestampMs = 0;
@@ -103,6 +106,9 @@ export function decodeXorSamples(bytes: Uint8Array, bitLength: number, sampleCou
   let leadingZeros = windowUnset;
   let trailingZeros = 0;
   for (let sample = 0; sample < sampleCount; sample += 1) {
+    if (ready < wordCount && (position >>> 5) + wordsPerSampleMax > ready) {
+      ready = convertWords(bytes, bits, ready, Math.min(wordCount, (position >>> 5) + wordsPerSampleMax + wordsAhead));
+    }
     if (sample === 0) {
       cursor.position = position;
       timestampMs = readSignedVarint(bits, bitLength, cursor);
@@ -244,25 +250,38 @@ export function decodeXorSamples(bytes: Uint8Array, bitLength: number, sampleCou
 
 /** Scratch for the chunk as big-endian 32-bit words (decoding is synchronous, so one serves every call). */
 let scratchWords = new Uint32Array(1024);
+/** A sample spans at most 157 bits: from any position, six words hold it (a read touches the next word). */
+const wordsPerSampleMax = 7;
+/** Words converted at once beyond what the next sample needs. */
+const wordsAhead = 16;
+
+/** The scratch words, grown to hold `bytes` plus the zero words that reads past the stream's end touch. */
+function wordsFor(bytes: Uint8Array): Uint32Array {
+  const needed = ((bytes.length + 3) >>> 2) + 2;
+  if (scratchWords.length < needed) scratchWords = new Uint32Array(Math.max(needed, scratchWords.length * 2));
+  return scratchWords;
+}
 
 /**
- * The chunk's bytes as big-endian 32-bit words, followed by two zero words, so that any read of up to 32
- * bits is two loads and a shift (the stream's bit length, checked by the caller, keeps the padding out).
+ * Converts words [from, to) of `bytes` to big-endian 32-bit words (the last one zero-padded), and zeroes the
+ * two words after the last, so any read of up to 32 bits is two loads and a shift. Returns `to`.
  */
-function wordsOf(bytes: Uint8Array): Uint32Array {
+function convertWords(bytes: Uint8Array, words: Uint32Array, from: number, to: number): number {
   const fullWords = bytes.length >>> 2;
-  if (scratchWords.length < fullWords + 3) scratchWords = new Uint32Array(Math.max(fullWords + 3, scratchWords.length * 2));
-  const words = scratchWords;
-  let at = 0;
-  for (let index = 0; index < fullWords; index += 1, at += 4) {
+  let index = from;
+  for (let at = index * 4; index < to && index < fullWords; index += 1, at += 4) {
     words[index] = (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
   }
-  let tail = 0;
-  for (let shift = 24; shift >= 0; shift -= 8, at += 1) if (at < bytes.length) tail |= bytes[at]! << shift;
-  words[fullWords] = tail;
-  words[fullWords + 1] = 0;
-  words[fullWords + 2] = 0;
-  return words;
+  if (index < to) {
+    let tail = 0;
+    for (let at = index * 4, shift = 24; shift >= 0; shift -= 8, at += 1) if (at < bytes.length) tail |= bytes[at]! << shift;
+    words[index] = tail;
+  }
+  if (to === (bytes.length + 3) >>> 2) {
+    words[to] = 0;
+    words[to + 1] = 0;
+  }
+  return to;
 }
 
 /** The `count` (1..32) bits at bit `position`, as the low bits of a 32-bit integer (signed for 32). */

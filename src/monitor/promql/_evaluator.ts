@@ -27,7 +27,7 @@ import { assertPromql, timeoutError, tooManySamplesError } from './errors.ts';
 import { instantFunctions, labelsForAbsent, rangeFunctions } from './functions-impl.ts';
 import { dropMetricName, isStaleMarker, labelsKey } from './_labels.ts';
 import { ArraySampleIterator } from './_sample-array.ts';
-import type { Point } from './value.ts';
+import { Points } from './value.ts';
 import { assertUniqueLabelSets, duplicateLabelSetError } from './_vector.ts';
 import type { EvalSeries, Matrix, StringValue, VectorElement } from './_vector.ts';
 
@@ -213,9 +213,9 @@ class SlidingWindow {
   }
 
   /** The window's samples as points (they stay counted in the budget: they become part of a result). */
-  takePoints(): Point[] {
-    const points: Point[] = [];
-    for (let index = this.first; index < this.end; index += 1) points.push({ timestampMs: this.timestamps[index]!, value: this.values[index]! });
+  takePoints(): Points {
+    const points = new Points();
+    for (let index = this.first; index < this.end; index += 1) points.push(this.timestamps[index]!, this.values[index]!);
     this.first = this.end = 0;
     this.#cursor?.close();
     this.#cursor = undefined;
@@ -356,15 +356,15 @@ export class Evaluator {
           const key = labelsKey(element.labels);
           series = byKey.get(key);
           if (series === undefined) {
-            series = { labels: element.labels, points: [] };
+            series = { labels: element.labels, points: new Points() };
             byKey.set(key, series);
           }
           byLabels.set(element.labels, series);
         }
         // Two elements of one step with the same label set (Prometheus's duplicate check, done here for free).
         const points = series.points;
-        if (points.length > 0 && points[points.length - 1]!.timestampMs === timestampMs) throw duplicateLabelSetError();
-        points.push({ timestampMs, value: element.value });
+        if (points.length > 0 && points.timestampAt(points.length - 1) === timestampMs) throw duplicateLabelSetError();
+        points.push(timestampMs, element.value);
       }
     }
     const matrix = [...byKey.values()];
@@ -378,11 +378,12 @@ export class Evaluator {
     const vector: VectorElement[] = [];
     for (let index = 0; index < matrix.length; index += 1) {
       const series = matrix[index]!;
-      const point = series.points[cursors[index]!];
-      if (point === undefined || point.timestampMs !== timestampMs) continue;
-      cursors[index]! += 1;
+      const cursor = cursors[index]!;
+      const points = series.points;
+      if (cursor >= points.length || points.timestampAt(cursor) !== timestampMs) continue;
+      cursors[index] = cursor + 1;
       this.#context.budget.take(1);
-      vector.push({ labels: series.labels, value: point.value });
+      vector.push({ labels: series.labels, value: points.valueAt(cursor) });
     }
     return vector;
   }
@@ -392,7 +393,7 @@ export class Evaluator {
     if (expr.op === '+') return matrix;
     const negated = matrix.map((series) => ({
       labels: dropMetricName(series.labels),
-      points: series.points.map((point) => ({ timestampMs: point.timestampMs, value: -point.value })),
+      points: negatedPoints(series.points),
     }));
     assertUniqueLabelSets(negated);
     return negated;
@@ -481,7 +482,7 @@ export class Evaluator {
         input.rangeEndMs = source.windowEndMs(timestampMs);
         input.rangeStartMs = input.rangeEndMs - source.rangeMs;
         input.evaluationTimeMs = timestampMs;
-        for (let index = 0; index < scalarMatrices.length; index += 1) input.scalarArgs[index] = scalarMatrices[index]?.[0]?.points[step]?.value;
+        for (let index = 0; index < scalarMatrices.length; index += 1) input.scalarArgs[index] = scalarMatrices[index]?.[0]?.points.values[step];
         return implementation(input);
       });
       if (points.length === 0) continue;
@@ -501,8 +502,8 @@ export class Evaluator {
     window: SlidingWindow,
     source: RangeSource,
     compute: (timestampMs: number, step: number) => number | undefined,
-  ): Promise<Point[]> {
-    const points: Point[] = [];
+  ): Promise<Points> {
+    const points = new Points();
     let step = 0;
     for (let timestampMs = this.#startMs; timestampMs <= this.#endMs; timestampMs += this.#intervalMs, step += 1) {
       const pause = this.#context.guard.poll();
@@ -511,7 +512,7 @@ export class Evaluator {
       window.advance(endMs - source.rangeMs, endMs);
       if (window.count === 0) continue;
       const value = compute(timestampMs, step);
-      if (value !== undefined) points.push({ timestampMs, value });
+      if (value !== undefined) points.push(timestampMs, value);
     }
     return points;
   }
@@ -549,10 +550,10 @@ export class Evaluator {
   /** absent_over_time: one label set, with 1 at the steps where no series had samples. */
   #absentOverTime(present: Matrix, expr: Call): Matrix {
     const covered = new Set<number>();
-    for (const series of present) for (const point of series.points) covered.add(point.timestampMs);
-    const points: Point[] = [];
+    for (const series of present) for (const timestampMs of series.points.timestamps) covered.add(timestampMs);
+    const points = new Points();
     for (let timestampMs = this.#startMs; timestampMs <= this.#endMs; timestampMs += this.#intervalMs) {
-      if (!covered.has(timestampMs)) points.push({ timestampMs, value: 1 });
+      if (!covered.has(timestampMs)) points.push(timestampMs, 1);
     }
     if (points.length === 0) return [];
     const arg = unwrapArgument(expr.args[0]!);
@@ -590,7 +591,7 @@ export class Evaluator {
       let lastTimestampMs = 0;
       let lastValue = 0;
       let lastStale = false;
-      const points: Point[] = [];
+      const points = new Points();
       for (let timestampMs = this.#startMs; timestampMs <= this.#endMs; timestampMs += this.#intervalMs) {
         const referenceMs = (pinnedMs ?? timestampMs) - selector.offsetMs;
         if (cursor.hasSample && cursor.timestampMs < referenceMs - lookbackDeltaMs) {
@@ -607,7 +608,7 @@ export class Evaluator {
         }
         if (!hasLast || lastTimestampMs < referenceMs - lookbackDeltaMs || lastStale) continue;
         budget.take(1);
-        points.push({ timestampMs, value: sampleTimestamps ? lastTimestampMs / 1000 : lastValue });
+        points.push(timestampMs, sampleTimestamps ? lastTimestampMs / 1000 : lastValue);
       }
       cursor.close();
       if (points.length > 0) matrix.push({ labels: series.labels, points });
@@ -656,10 +657,10 @@ export class Evaluator {
     if (!Array.isArray(value) || unwrapped.kind === 'MatrixSelector' || unwrapped.kind === 'SubqueryExpr' || this.#stepCount <= 1) return value;
     for (const series of value) {
       assertPromql(series.points.length === 1, 'a step-invariant instant value has one point');
-      const point = series.points[0]!;
+      const value = series.points.valueAt(0);
       for (let timestampMs = this.#startMs + this.#intervalMs; timestampMs <= this.#endMs; timestampMs += this.#intervalMs) {
         this.#context.budget.take(1);
-        series.points.push({ timestampMs, value: point.value });
+        series.points.push(timestampMs, value);
       }
     }
     return value;
@@ -675,8 +676,14 @@ interface RangeSource {
   readonly heldSamples: number;
 }
 
-function pointsIterator(points: readonly Point[]): SampleIterator {
-  return new ArraySampleIterator(points.map((point) => point.timestampMs), points.map((point) => point.value), -Infinity, Infinity);
+function pointsIterator(points: Points): SampleIterator {
+  return new ArraySampleIterator(points.timestamps, points.values, -Infinity, Infinity);
+}
+
+function negatedPoints(points: Points): Points {
+  const negated = new Points();
+  for (let index = 0; index < points.length; index += 1) negated.push(points.timestampAt(index), -points.valueAt(index));
+  return negated;
 }
 
 /** Whether every series has the same `__name__` (or none has one). */

@@ -4,14 +4,14 @@
  * matrix with one label-less series that has a point at every step.
  */
 import type { Labels } from '../tsdb/labels.ts';
-import type { Point } from './value.ts';
+import type { Points } from './value.ts';
 import { executionError } from './errors.ts';
 import { labelsKey } from './_labels.ts';
 
 /** One series of an evaluated expression. Points are in time order. */
 export interface EvalSeries {
   readonly labels: Labels;
-  readonly points: Point[];
+  readonly points: Points;
 }
 
 export type Matrix = EvalSeries[];

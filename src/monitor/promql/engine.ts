@@ -158,9 +158,9 @@ function instantResult(expr: Expr, value: Matrix | { kind: 'string'; value: stri
   if (!Array.isArray(value)) return { resultType: 'string', result: { timestampMs: timeMs, value: value.value } };
   switch (typeOf(expr)) {
     case 'scalar':
-      return { resultType: 'scalar', result: { timestampMs: timeMs, value: value[0]?.points[0]?.value ?? NaN } };
+      return { resultType: 'scalar', result: { timestampMs: timeMs, value: value[0]?.points.values[0] ?? NaN } };
     case 'vector':
-      return { resultType: 'vector', result: value.map((series) => ({ labels: series.labels, timestampMs: timeMs, value: series.points[0]!.value })) };
+      return { resultType: 'vector', result: value.map((series) => ({ labels: series.labels, timestampMs: timeMs, value: series.points.valueAt(0) })) };
     default:
       return { resultType: 'matrix', result: value };
   }

@@ -47,4 +47,5 @@ export type { TestFileOptions, TestFileReport, TestStorage } from './test-file.t
 export { MemoryStorage } from './test-storage.ts';
 export { ArraySampleIterator } from './_sample-array.ts';
 export type { IndexedValues } from './_sample-array.ts';
+export { Points } from './value.ts';
 export type { Point, QueryResult, RangeSeries, Sample } from './value.ts';

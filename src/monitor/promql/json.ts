@@ -15,7 +15,7 @@
  */
 import type { Labels } from '../tsdb/labels.ts';
 import { formatFloat, formatFloatExponent } from './_literals.ts';
-import type { Point, QueryResult } from './value.ts';
+import type { Point, Points, QueryResult } from './value.ts';
 
 /** A `[seconds, "value"]` pair. */
 export type JsonPoint = [number, string];
@@ -44,7 +44,7 @@ export function formatQueryResultJson(result: QueryResult): QueryResultJson {
         resultType: 'matrix',
         result: result.result.map((series) => ({
           metric: labelsObject(series.labels),
-          values: series.points.map((point): JsonPoint => [point.timestampMs / 1000, formatSampleValue(point.value)]),
+          values: series.points.timestamps.map((timestampMs, index): JsonPoint => [timestampMs / 1000, formatSampleValue(series.points.valueAt(index))]),
         })),
       };
     case 'scalar':
@@ -67,7 +67,7 @@ export function formatQueryResultJsonText(result: QueryResult): string {
       return `{"resultType":"vector","result":[${samples.join(',')}]}`;
     }
     case 'matrix': {
-      const series = result.result.map((entry) => `{"metric":${labelsText(entry.labels)},"values":[${entry.points.map(pointText).join(',')}]}`);
+      const series = result.result.map((entry) => `{"metric":${labelsText(entry.labels)},"values":[${pointsText(entry.points)}]}`);
       return `{"resultType":"matrix","result":[${series.join(',')}]}`;
     }
     case 'scalar':
@@ -96,6 +96,14 @@ function pointText(point: Point): string {
   return `[${formatTimestampText(point.timestampMs)},"${formatSampleValue(point.value)}"]`;
 }
 
+function pointsText(points: Points): string {
+  let text = '';
+  for (let index = 0; index < points.length; index += 1) {
+    text += `${index === 0 ? '' : ','}[${formatTimestampText(points.timestampAt(index))},"${formatSampleValue(points.valueAt(index))}"]`;
+  }
+  return text;
+}
+
 function labelsObject(labels: Labels): Record<string, string> {
   // A null prototype keeps a label named __proto__ an ordinary key.
   const object = Object.create(null) as Record<string, string>;
@@ -103,7 +111,18 @@ function labelsObject(labels: Labels): Record<string, string> {
   return object;
 }
 
+/** Label sets' JSON by object: a block's label sets are shared between queries, so their text is too. */
+const labelsTextCache = new WeakMap<Labels, string>();
+
 function labelsText(labels: Labels): string {
+  const cached = labelsTextCache.get(labels);
+  if (cached !== undefined) return cached;
+  const text = formatLabelsText(labels);
+  labelsTextCache.set(labels, text);
+  return text;
+}
+
+function formatLabelsText(labels: Labels): string {
   let text = '{';
   for (let index = 0; index < labels.size; index += 1) {
     // Label names are [a-zA-Z_][a-zA-Z0-9_]*: nothing to escape.

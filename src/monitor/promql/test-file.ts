@@ -372,7 +372,7 @@ async function derivedChecks(engine: Engine, storage: TestStorage, command: Eval
 
 function middleStep(range: QueryResult, timeMs: number, scalar: boolean): QueryResult {
   if (range.resultType !== 'matrix') return range;
-  const samples = range.result.flatMap((series) => series.points.filter((point) => point.timestampMs === timeMs).map((point) => ({ labels: series.labels, timestampMs: timeMs, value: point.value })));
+  const samples = range.result.flatMap((series) => series.points.toArray().filter((point) => point.timestampMs === timeMs).map((point) => ({ labels: series.labels, timestampMs: timeMs, value: point.value })));
   if (scalar) return { resultType: 'scalar', result: { timestampMs: timeMs, value: samples[0]?.value ?? NaN } };
   return { resultType: 'vector', result: samples };
 }
@@ -457,15 +457,15 @@ function compareRange(command: EvalCommand, result: QueryResult): string | undef
   const expectedByKey = new Map(command.expected.map((series) => [labelsKey(series.labels), series]));
   for (const series of result.result) {
     const expected = expectedByKey.get(labelsKey(series.labels));
-    if (expected === undefined) return `unexpected series ${series.labels.toString()} in result: ${formatPoints(series.points)}`;
+    if (expected === undefined) return `unexpected series ${series.labels.toString()} in result: ${formatPoints(series.points.toArray())}`;
     expectedByKey.delete(labelsKey(series.labels));
     if (expected.values.length !== steps.length) return `expected ${steps.length} values for ${series.labels.toString()}, the test gives ${expected.values.length}`;
-    const byTime = new Map(series.points.map((point) => [point.timestampMs, point.value]));
+    const byTime = new Map(series.points.toArray().map((point) => [point.timestampMs, point.value]));
     for (let index = 0; index < steps.length; index += 1) {
       const want = expected.values[index];
       const got = byTime.get(steps[index]!);
       const matches = want === undefined ? got === undefined : got !== undefined && almostEqual(want, got);
-      if (!matches) return `${series.labels.toString()} at ${steps[index]! / 1000}s: expected ${want ?? '_'}, got ${got ?? '_'} (series: ${formatPoints(series.points)})`;
+      if (!matches) return `${series.labels.toString()} at ${steps[index]! / 1000}s: expected ${want ?? '_'}, got ${got ?? '_'} (series: ${formatPoints(series.points.toArray())})`;
     }
   }
   const missing = [...expectedByKey.values()][0];

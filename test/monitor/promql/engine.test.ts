@@ -45,11 +45,11 @@ test('scalars, strings and range selectors keep their result types', async () =>
   if (matrix.resultType === 'matrix') {
     assert.equal(matrix.result.length, 1);
     // Raw sample timestamps, not the evaluation time.
-    assert.deepEqual(matrix.result[0]!.points, [{ timestampMs: 60_000, value: 2 }, { timestampMs: 120_000, value: 3 }]);
+    assert.deepEqual(matrix.result[0]!.points.toArray(), [{ timestampMs: 60_000, value: 2 }, { timestampMs: 120_000, value: 3 }]);
   }
   const subquery = await engine.instantQuery(storage, 'up[2m:1m]', 120_000);
   assert.equal(subquery.resultType, 'matrix');
-  if (subquery.resultType === 'matrix') assert.deepEqual(subquery.result[0]!.points.map((point) => point.timestampMs), [0, 60_000, 120_000]);
+  if (subquery.resultType === 'matrix') assert.deepEqual(subquery.result[0]!.points.timestamps, [0, 60_000, 120_000]);
 });
 
 test('a range query returns series sorted by labels with one point per step', async () => {
@@ -59,7 +59,7 @@ test('a range query returns series sorted by labels with one point per step', as
   if (result.resultType !== 'matrix') return;
   // Prometheus's label order: pair by pair, and a shorter set first.
   assert.deepEqual(result.result.map((series) => series.labels.toString()), ['{}', '{job="y"}', '{job="z"}']);
-  assert.deepEqual(result.result[2]!.points, [
+  assert.deepEqual(result.result[2]!.points.toArray(), [
     { timestampMs: 0, value: 2 },
     { timestampMs: 60_000, value: 4 },
     { timestampMs: 120_000, value: 6 },

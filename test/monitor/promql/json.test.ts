@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatQueryResultJson, formatQueryResultJsonText, formatSampleValue, formatTimestampText } from '../../../src/monitor/promql/index.ts';
+import { formatQueryResultJson, formatQueryResultJsonText, formatSampleValue, formatTimestampText, Points } from '../../../src/monitor/promql/index.ts';
 import { Labels } from '../../../src/monitor/tsdb/labels.ts';
 
 const labels = Labels.fromRecord({ __name__: 'up', job: 'a<b>&c' });
@@ -17,7 +17,7 @@ test('vector results match the bytes Prometheus 2.42 writes', () => {
 test('matrix results list every point', () => {
   const result = {
     resultType: 'matrix' as const,
-    result: [{ labels, points: [{ timestampMs: 0, value: 1e-7 }, { timestampMs: 1250, value: Infinity }, { timestampMs: 2500, value: -0 }] }],
+    result: [{ labels, points: Points.of([{ timestampMs: 0, value: 1e-7 }, { timestampMs: 1250, value: Infinity }, { timestampMs: 2500, value: -0 }]) }],
   };
   const text = formatQueryResultJsonText(result);
   assert.equal(text, '{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"a\\u003cb\\u003e\\u0026c"},"values":[[0,"1e-07"],[1.250,"+Inf"],[2.500,"-0"]]}]}');

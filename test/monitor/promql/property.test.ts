@@ -180,7 +180,7 @@ test('a range query equals instant queries at each of its steps', async () => {
     for (let timeMs = startMs; timeMs <= endMs; timeMs += stepMs) {
       const fromRange = new Map<string, number>();
       for (const series of range.result) {
-        const point = series.points.find((candidate) => candidate.timestampMs === timeMs);
+        const point = series.points.toArray().find((candidate) => candidate.timestampMs === timeMs);
         if (point !== undefined) fromRange.set(series.labels.toString(), point.value);
       }
       assertSameVector(fromRange, vector(await engine.instantQuery(storage, text, timeMs)), `seed ${seed} round ${round} ${text} at ${timeMs}`);

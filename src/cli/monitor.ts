@@ -3,6 +3,7 @@
  * `keel monitor import`, which writes an OpenMetrics file into a TSDB directory.
  */
 import { existsSync } from 'node:fs';
+import { tuneGarbageCollector } from './_gc.ts';
 import { resolve } from 'node:path';
 import { parseByteSize, parseDurationMs } from '../monitor/config/units.ts';
 import type { ImportResult } from '../monitor/tsdb/import.ts';
@@ -167,6 +168,7 @@ export function formatImportSummary(file: string, directory: string, result: Imp
 
 /** Runs the monitor until SIGTERM or SIGINT; SIGHUP reloads the configuration. */
 async function runMonitor(flags: MonitorFlags, output: Output): Promise<number> {
+  tuneGarbageCollector();
   const logger = createLogger(flags.logLevel, { component: 'monitor' });
   const { Monitor } = await import('../monitor/monitor.ts');
   let monitor: Awaited<ReturnType<typeof Monitor.start>>;

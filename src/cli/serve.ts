@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { setFlagsFromString } from 'node:v8';
+import { tuneGarbageCollector } from './_gc.ts';
 import { GrpcServer, HealthChecker } from '../server/grpc/index.ts';
 import { HealthService } from '../server/proto/index.ts';
 import { ConfigError, type ServeConfig, flagNames, resolveServeConfig } from '../server/config.ts';
@@ -48,18 +48,6 @@ export async function serve(argv: readonly string[]): Promise<number> {
   await running.stop();
   logger.info('stopped');
   return 0;
-}
-
-/**
- * V8's allocation-site pretenuring, off for a member process. Under a steady request load V8 sees the
- * objects of an in-flight call (its promise, its waiter, the HTTP/2 stream's objects) survive a scavenge and
- * starts allocating them straight into the old generation. Dead there, they keep the young objects they
- * point to alive through every scavenge until the next full collection, so scavenges promote megabytes per
- * second and each pause grows to 7-20 ms. The measurements are in docs/architecture.md ("Member process GC").
- * The flag is read at each GC, so setting it at start-up, before the member allocates, is enough.
- */
-function tuneGarbageCollector(): void {
-  setFlagsFromString('--no-allocation-site-pretenuring');
 }
 
 export interface RunningMember {

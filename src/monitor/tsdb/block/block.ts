@@ -111,7 +111,7 @@ export class Block {
     for (let chunk = index.chunksStart(ordinal); chunk < index.chunksEnd(ordinal); chunk += 1) {
       const chunkMinMs = index.chunkMinTimeMs(chunk);
       const chunkMaxMs = index.chunkMaxTimeMs(chunk);
-      if (overlaps(chunkMinMs, chunkMaxMs, minTimeMs, maxTimeMs)) chunks.push(new BlockChunk(this, chunkMinMs, chunkMaxMs, index.chunkReference(chunk)));
+      if (overlaps(chunkMinMs, chunkMaxMs, minTimeMs, maxTimeMs)) chunks.push(new BlockChunk(this, chunk));
     }
     return chunks;
   }
@@ -152,22 +152,31 @@ export class Block {
   }
 }
 
-/** A chunk in a block, read when a query first iterates it. */
+/**
+ * A chunk in a block, read when a query first iterates it. It holds only the block and the chunk's position
+ * in the index's flat arrays (a small integer): a query over a day of thousands of series makes one per
+ * chunk, and numbers such as timestamps would each be a boxed double for the collector to copy.
+ */
 class BlockChunk implements IterableChunk {
   readonly #block: Block;
-  readonly minTimeMs: number;
-  readonly maxTimeMs: number;
-  readonly #reference: number;
+  readonly #index: number;
 
-  constructor(block: Block, minTimeMs: number, maxTimeMs: number, reference: number) {
+  constructor(block: Block, index: number) {
     this.#block = block;
-    this.minTimeMs = minTimeMs;
-    this.maxTimeMs = maxTimeMs;
-    this.#reference = reference;
+    this.#index = index;
+  }
+
+  get minTimeMs(): number {
+    return this.#block.index.chunkMinTimeMs(this.#index);
+  }
+
+  get maxTimeMs(): number {
+    return this.#block.index.chunkMaxTimeMs(this.#index);
   }
 
   decodeInto(untilMs: number, out: DecodedSamples): void {
-    this.#block.decodeChunk(this.#reference, this.minTimeMs, this.maxTimeMs, untilMs, out);
+    const index = this.#block.index;
+    this.#block.decodeChunk(index.chunkReference(this.#index), index.chunkMinTimeMs(this.#index), index.chunkMaxTimeMs(this.#index), untilMs, out);
   }
 }
 

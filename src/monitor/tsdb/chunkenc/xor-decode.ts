@@ -119,13 +119,35 @@ export function decodeXorSamples(bytes: Uint8Array, bitLength: number, sampleCou
       position += 64;
     } else {
       let nextDeltaMs: number;
+      let peek32 = 0;
+      /** The value's first 13 bits when the delta's read already holds them, else -1. */
+      let valuePeek = -1;
       if (sample === 1) {
         cursor.position = position;
         nextDeltaMs = readUnsignedVarint(bits, bitLength, cursor);
         position = cursor.position;
       } else {
         // Delta of deltas: 0, or a 2-, 3-, 4-bit prefix and a 14-, 17-, 20-bit value, or 1111 and 64 bits.
-        if (position + 4 > bitLength) {
+        if (position + 32 <= bitLength && (peek32 = bitsAt(bits, position, 32)) >= 0) {
+          // The common cases from one 32-bit read: an unchanged delta (leading 0), whose value bits follow in
+          // the same read, or the 14-, 17- and 20-bit buckets.
+          position += 1;
+          nextDeltaMs = deltaMs;
+          valuePeek = (peek32 << 1) >>> 19;
+        } else if (position + 32 <= bitLength && (peek32 & 0x4000_0000) === 0) {
+          position += 16;
+          const raw = (peek32 >>> 16) & 0x3fff;
+          nextDeltaMs = deltaMs + (raw > 0x2000 ? raw - 0x4000 : raw);
+          valuePeek = (peek32 << 16) >>> 19;
+        } else if (position + 32 <= bitLength && (peek32 & 0x2000_0000) === 0) {
+          position += 20;
+          const raw = (peek32 >>> 12) & 0x1ffff;
+          nextDeltaMs = deltaMs + (raw > 0x1_0000 ? raw - 0x2_0000 : raw);
+        } else if (position + 32 <= bitLength && (peek32 & 0x1000_0000) === 0) {
+          position += 24;
+          const raw = (peek32 >>> 8) & 0xfffff;
+          nextDeltaMs = deltaMs + (raw > 0x8_0000 ? raw - 0x10_0000 : raw);
+        } else if (position + 4 > bitLength) {
           cursor.position = position;
           nextDeltaMs = deltaMs + readDeltaOfDeltaSlowly(bits, bitLength, cursor);
           position = cursor.position;
@@ -174,7 +196,7 @@ export function decodeXorSamples(bytes: Uint8Array, bitLength: number, sampleCou
       let changed: boolean;
       if (position + 13 <= bitLength) {
         // The control bits and a window header at once.
-        const peek = bitsAt(bits, position, 13);
+        const peek = valuePeek >= 0 ? valuePeek : bitsAt(bits, position, 13);
         if (peek < 0x1000) {
           position += 1;
           changed = false;

@@ -5,7 +5,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Querier } from '../../../src/monitor/storage.ts';
 import { Labels, Matcher, silentLogger, Tsdb } from '../../../src/monitor/tsdb/index.ts';
-import type { TsdbOptions, TsdbSampleIterator } from '../../../src/monitor/tsdb/index.ts';
+import type { TsdbOptions, TsdbSampleIterator, XorChunk } from '../../../src/monitor/tsdb/index.ts';
+
+/** A sample as raw words, so comparisons are bit-exact (NaN payloads included). */
+export interface RawSample {
+  timestampMs: number;
+  high: number;
+  low: number;
+}
+
+/** Every sample of a chunk through its one-sample-at-a-time iterator, as raw words. */
+export function decodeRaw(chunk: XorChunk): RawSample[] {
+  const samples: RawSample[] = [];
+  const iterator = chunk.iterator();
+  while (iterator.next()) samples.push({ timestampMs: iterator.timestampMs, high: iterator.valueHighBits, low: iterator.valueLowBits });
+  return samples;
+}
 
 /** Runs `body` with a fresh temporary directory, removed afterwards. */
 export async function withTempDir<T>(body: (directory: string) => Promise<T>): Promise<T> {

@@ -13,13 +13,9 @@ import {
 } from '../../../src/monitor/tsdb/index.ts';
 import { seededRandom, testSeed } from '../helpers/random.ts';
 import type { Random } from '../helpers/random.ts';
+import { decodeRaw } from './_helpers.ts';
+import type { RawSample } from './_helpers.ts';
 
-/** A sample as raw words, so comparisons are bit-exact (NaN payloads included). */
-interface RawSample {
-  timestampMs: number;
-  high: number;
-  low: number;
-}
 
 const startMs = 1_700_000_000_000;
 
@@ -33,12 +29,7 @@ function encode(samples: readonly RawSample[]): XorChunk {
   return chunk;
 }
 
-function decode(chunk: XorChunk): RawSample[] {
-  const samples: RawSample[] = [];
-  const iterator = chunk.iterator();
-  while (iterator.next()) samples.push({ timestampMs: iterator.timestampMs, high: iterator.valueHighBits, low: iterator.valueLowBits });
-  return samples;
-}
+const decode = decodeRaw;
 
 function assertRoundTrip(samples: readonly RawSample[], message: string): XorChunk {
   const chunk = encode(samples);

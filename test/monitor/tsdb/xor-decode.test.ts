@@ -14,20 +14,11 @@ import {
 import { ChunksIterator, StoredChunk } from '../../../src/monitor/tsdb/series-iterator.ts';
 import { seededRandom, testSeed } from '../helpers/random.ts';
 import type { Random } from '../helpers/random.ts';
-
-interface RawSample {
-  timestampMs: number;
-  high: number;
-  low: number;
-}
+import { decodeRaw } from './_helpers.ts';
+import type { RawSample } from './_helpers.ts';
 
 /** The reference: the one-sample-at-a-time iterator the appender's own tests cover. */
-function referenceDecode(chunk: XorChunk): RawSample[] {
-  const samples: RawSample[] = [];
-  const iterator = chunk.iterator();
-  while (iterator.next()) samples.push({ timestampMs: iterator.timestampMs, high: iterator.valueHighBits, low: iterator.valueLowBits });
-  return samples;
-}
+const referenceDecode = decodeRaw;
 
 function fastDecode(bytes: Uint8Array, sampleCount: number, untilMs: number, out = new DecodedSamples(4)): RawSample[] {
   decodeXorSamples(bytes, bytes.length * 8, sampleCount, untilMs, out);

@@ -291,14 +291,17 @@ function sideFigures(milliseconds: readonly number[]): Record<string, number> {
   return { p50_ms: round(quantile(milliseconds, 0.5)), p90_ms: round(quantile(milliseconds, 0.9)), max_ms: round(quantile(milliseconds, 1)), total_ms: Math.round(total) };
 }
 
+/** A measured query's median time on each side and their ratio (keel / Prometheus). */
+function rowOf(result: QueryResult): { result: QueryResult; keel: number; prometheus: number; ratio: number } {
+  const keel = median(result.ms.keel);
+  const prometheus = median(result.ms.prometheus);
+  return { result, keel, prometheus, ratio: keel / prometheus };
+}
+
 /** The data set's summary line: latency quantiles over per-query medians, ratio figures, worst and failed queries. */
 function summarize(results: readonly QueryResult[], total: number): Record<string, unknown> {
   const measured = results.filter((result) => Object.keys(result.error).length === 0 && result.ms.keel.length > 0 && result.ms.prometheus.length > 0);
-  const rows = measured.map((result) => {
-    const keel = median(result.ms.keel);
-    const prometheus = median(result.ms.prometheus);
-    return { result, keel, prometheus, ratio: keel / prometheus };
-  });
+  const rows = measured.map(rowOf);
   const ratios = (kind?: Query['kind']): number[] => rows.filter((row) => kind === undefined || row.result.query.kind === kind).map((row) => row.ratio);
   const sum = (side: Side): number => rows.reduce((total, row) => total + row[side], 0);
   const worst = [...rows].sort((left, right) => right.ratio - left.ratio).slice(0, worstShownMax).map((row) => ({
@@ -407,12 +410,9 @@ async function benchDataSet(root: string, plan: DataSetPlan, deadline: number): 
 
 /** Every measured query of the data set as one JSON line: its kind, time, expression, both medians and the ratio. */
 async function appendRows(file: string, dataset: string, results: readonly QueryResult[]): Promise<void> {
-  const lines = results.filter((result) => result.ms.keel.length > 0 && result.ms.prometheus.length > 0).map((result) => {
-    const keel = median(result.ms.keel);
-    const prometheus = median(result.ms.prometheus);
-    return JSON.stringify({ dataset, kind: result.query.kind, time: result.query.params['time'], query: result.query.expression,
-      keel_ms: round(keel), prometheus_ms: round(prometheus), ratio: round(keel / prometheus) });
-  });
+  const lines = results.filter((result) => result.ms.keel.length > 0 && result.ms.prometheus.length > 0).map(rowOf).map((row) =>
+    JSON.stringify({ dataset, kind: row.result.query.kind, time: row.result.query.params['time'], query: row.result.query.expression,
+      keel_ms: round(row.keel), prometheus_ms: round(row.prometheus), ratio: round(row.ratio) }));
   await appendFile(file, lines.map((line) => `${line}\n`).join(''));
 }
 

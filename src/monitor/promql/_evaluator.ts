@@ -208,8 +208,7 @@ class SlidingWindow {
   release(): void {
     this.#budget.release(this.end - this.first);
     this.first = this.end = 0;
-    this.#cursor?.close();
-    this.#cursor = undefined;
+    this.#closeCursor();
   }
 
   /** The window's samples as points (they stay counted in the budget: they become part of a result). */
@@ -217,9 +216,13 @@ class SlidingWindow {
     const points = new Points();
     for (let index = this.first; index < this.end; index += 1) points.push(this.timestamps[index]!, this.values[index]!);
     this.first = this.end = 0;
+    this.#closeCursor();
+    return points;
+  }
+
+  #closeCursor(): void {
     this.#cursor?.close();
     this.#cursor = undefined;
-    return points;
   }
 
   #push(timestampMs: number, value: number): void {
@@ -472,19 +475,20 @@ export class Evaluator {
       timestamps: window.timestamps, values: window.values, first: 0, count: 0,
       rangeStartMs: 0, rangeEndMs: 0, rangeMs: source.rangeMs, evaluationTimeMs: 0, scalarArgs: scalarMatrices.map(() => undefined),
     };
+    const compute = (timestampMs: number, step: number): number | undefined => {
+      input.timestamps = window.timestamps;
+      input.values = window.values;
+      input.first = window.first;
+      input.count = window.count;
+      input.rangeEndMs = source.windowEndMs(timestampMs);
+      input.rangeStartMs = input.rangeEndMs - source.rangeMs;
+      input.evaluationTimeMs = timestampMs;
+      for (let index = 0; index < scalarMatrices.length; index += 1) input.scalarArgs[index] = scalarMatrices[index]?.[0]?.points.values[step];
+      return implementation(input);
+    };
     for (const series of source.series) {
       window.reset(series.iterator());
-      const points = await this.#slideWindow(window, source, (timestampMs, step) => {
-        input.timestamps = window.timestamps;
-        input.values = window.values;
-        input.first = window.first;
-        input.count = window.count;
-        input.rangeEndMs = source.windowEndMs(timestampMs);
-        input.rangeStartMs = input.rangeEndMs - source.rangeMs;
-        input.evaluationTimeMs = timestampMs;
-        for (let index = 0; index < scalarMatrices.length; index += 1) input.scalarArgs[index] = scalarMatrices[index]?.[0]?.points.values[step];
-        return implementation(input);
-      });
+      const points = await this.#slideWindow(window, source, compute);
       if (points.length === 0) continue;
       budget.take(points.length);
       output.push({ labels: expr.func.name === 'last_over_time' ? series.labels : dropMetricName(series.labels), points });

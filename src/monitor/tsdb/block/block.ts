@@ -6,6 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Querier } from '../../storage.ts';
+import { decodeXorSamples } from '../chunkenc/index.ts';
 import type { DecodedSamples } from '../chunkenc/index.ts';
 import { assert, TsdbError } from '../errors.ts';
 import { checkSelectMatchers } from '../head-read.ts';
@@ -118,19 +119,21 @@ export class Block {
 
   /** The chunk at `meta` with its samples, checking its header against the index. */
   storedChunk(meta: ChunkMeta): StoredChunk {
-    return this.#storedChunk(meta.reference, meta.minTimeMs, meta.maxTimeMs);
+    const bytes = this.readChunk(meta.reference);
+    return new StoredChunk(bytes, meta.minTimeMs, meta.maxTimeMs, this.#sampleCount(bytes, meta.reference));
   }
 
   /** Decodes the chunk at `reference` (see IterableChunk.decodeInto). */
-  decodeChunk(reference: number, minTimeMs: number, maxTimeMs: number, untilMs: number, out: DecodedSamples): void {
-    this.#storedChunk(reference, minTimeMs, maxTimeMs).decodeInto(untilMs, out);
+  decodeChunk(reference: number, untilMs: number, out: DecodedSamples): void {
+    const bytes = this.readChunk(reference);
+    decodeXorSamples(bytes, bytes.length * 8, this.#sampleCount(bytes, reference), untilMs, out);
   }
 
-  #storedChunk(reference: number, minTimeMs: number, maxTimeMs: number): StoredChunk {
-    const bytes = this.readChunk(reference);
+  /** The sample count in a chunk's header; an empty chunk is corrupt. */
+  #sampleCount(bytes: Uint8Array, reference: number): number {
     const sampleCount = (bytes[0]! << 8) | bytes[1]!;
     if (sampleCount === 0) throw new TsdbError('TSDB_BLOCK_CORRUPT', `Block ${this.directory} has an empty chunk at reference ${reference}.`);
-    return new StoredChunk(bytes, minTimeMs, maxTimeMs, sampleCount);
+    return sampleCount;
   }
 
   /** Marks the block deleted (its directory is gone or going): files close when no querier uses them. */
@@ -175,8 +178,7 @@ class BlockChunk implements IterableChunk {
   }
 
   decodeInto(untilMs: number, out: DecodedSamples): void {
-    const index = this.#block.index;
-    this.#block.decodeChunk(index.chunkReference(this.#index), index.chunkMinTimeMs(this.#index), index.chunkMaxTimeMs(this.#index), untilMs, out);
+    this.#block.decodeChunk(this.#block.index.chunkReference(this.#index), untilMs, out);
   }
 }
 

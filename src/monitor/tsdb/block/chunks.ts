@@ -148,7 +148,6 @@ const windowsPerSegment = chunkSegmentBytesMax / chunkReadWindowBytes;
 
 interface ReadWindow {
   readonly key: number;
-  readonly segmentIndex: number;
   /** Where `bytes` starts in the segment. */
   readonly offset: number;
   readonly bytes: Buffer;
@@ -298,7 +297,8 @@ export class ChunkSegmentReader {
     const size = this.#sizes[position]!;
     if (offset < chunksHeaderBytes || offset >= size) throw chunkCorrupt(path, offset, `chunk offset is outside the file of ${size} bytes`);
     let window = this.#windowAt(position, segmentIndex, offset);
-    if (offset + Math.min(frameHeaderBytesMax, size - offset) > window.offset + window.bytes.length) window = this.#exactWindow(position, segmentIndex, offset, Math.min(frameHeaderBytesMax, size - offset));
+    // The window reaches windowOverlapBytes past its aligned end (or to the file's end): the header is in it.
+    assert(offset + Math.min(frameHeaderBytesMax, size - offset) <= window.offset + window.bytes.length, 'a frame header lies inside its window');
     let at = offset - window.offset;
     let dataLength = 0;
     let shift = 0;
@@ -314,7 +314,7 @@ export class ChunkSegmentReader {
     const frameBytes = headerBytes + 1 + dataLength + 4;
     if (offset + frameBytes > size) throw chunkCorrupt(path, offset, `chunk of ${dataLength} bytes runs past the end of the file`);
     // A frame that runs past its window (a large chunk near the window's end) is read on its own, uncached.
-    if (offset + frameBytes > window.offset + window.bytes.length) window = this.#exactWindow(position, segmentIndex, offset, frameBytes);
+    if (offset + frameBytes > window.offset + window.bytes.length) window = this.#exactWindow(position, offset, frameBytes);
     const encodingAt = offset - window.offset + headerBytes;
     const encoding = window.bytes[encodingAt]!;
     if (encoding !== ChunkEncoding.Xor) throw chunkCorrupt(path, offset, `unknown chunk encoding ${encoding}`);
@@ -345,7 +345,7 @@ export class ChunkSegmentReader {
     if (window === undefined) {
       const start = windowNumber * chunkReadWindowBytes;
       const end = Math.min(this.#sizes[position]!, start + chunkReadWindowBytes + windowOverlapBytes);
-      window = { key, segmentIndex, offset: start, bytes: this.#readBytes(position, start, end - start), verified: new Set(), evicted: false };
+      window = { key, offset: start, bytes: this.#readBytes(position, start, end - start), verified: new Set(), evicted: false };
       windowCache.put(window);
     }
     this.#window = window;
@@ -353,8 +353,8 @@ export class ChunkSegmentReader {
   }
 
   /** Exactly [offset, offset + length) of a segment, outside the cache. */
-  #exactWindow(position: number, segmentIndex: number, offset: number, length: number): ReadWindow {
-    return { key: -1, segmentIndex, offset, bytes: this.#readBytes(position, offset, length), verified: new Set(), evicted: true };
+  #exactWindow(position: number, offset: number, length: number): ReadWindow {
+    return { key: -1, offset, bytes: this.#readBytes(position, offset, length), verified: new Set(), evicted: true };
   }
 
   #readBytes(position: number, offset: number, length: number): Buffer {

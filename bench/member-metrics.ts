@@ -66,7 +66,7 @@ function benchPromClientChildren(): void {
 }
 
 function benchTimedApply(): void {
-  const inner: StateMachine = { apply: (index) => index, applyConfChange: () => undefined, snapshot: () => new Uint8Array(), restore: () => undefined };
+  const inner: StateMachine = { apply: (index) => index, applyConfChange: () => undefined, captureSnapshot: () => ({ encodeSome: () => true, finish: () => new Uint8Array() }), restore: () => undefined };
   const timed = new MemberMetrics({ name: 'bench', version: 'bench' }).instrumentStateMachine(inner);
   const command = new Uint8Array(16);
   const applies = (machine: StateMachine) => (count: number) => {

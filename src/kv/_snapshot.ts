@@ -17,7 +17,7 @@
 import { bytesToKey } from './_bytes.ts';
 import { crc32c } from './_hash.ts';
 import type { RevisionRecord } from './_key-index.ts';
-import { KvError } from './errors.ts';
+import { assert, KvError } from './errors.ts';
 import type { AlarmMember, AlarmType } from './types.ts';
 
 const magic = [0x4b, 0x45, 0x45, 0x4c, 0x4b, 0x56]; // "KEELKV"
@@ -98,44 +98,91 @@ class Encoder {
   }
 }
 
-export function encodeSnapshot(
-  head: { currentRevision: number; compactRevision: number; leaseIdSequence: number },
-  log: readonly RevisionRecord[],
-  leases: readonly SnapshotLease[],
-  alarms: readonly AlarmMember[],
-): Uint8Array {
-  const encoder = new Encoder();
-  for (const byte of magic) encoder.byte(byte);
-  encoder.byte(formatVersion);
-  encoder.varint(head.currentRevision);
-  encoder.signed(head.compactRevision);
-  encoder.varint(head.leaseIdSequence);
-  encoder.varint(log.length);
-  let previousMain = 0;
-  for (const record of log) {
-    encoder.varint(record.mainRevision - previousMain);
-    previousMain = record.mainRevision;
-    encoder.varint(record.subRevision);
-    encoder.byte(record.tombstone ? flagTombstone : 0);
-    encoder.bytes(record.keyIndex.keyBytes);
-    if (record.tombstone) continue;
-    encoder.varint(record.createRevision);
-    encoder.varint(record.version);
-    encoder.signed(record.lease);
-    encoder.bytes(record.value);
+/**
+ * The encoding of a snapshot captured at one instant, done a slice of records at a time so that a big store
+ * never holds the event loop for long. The capture owns a copy of the revision log's record list (records
+ * themselves are immutable: compaction only flags them and drops them from the store's list), the leases and
+ * the alarms, so writes and compactions made after the capture do not change what it encodes.
+ */
+export class SnapshotEncoding {
+  readonly #encoder = new Encoder();
+  readonly #log: readonly RevisionRecord[];
+  readonly #leases: readonly SnapshotLease[];
+  readonly #alarms: readonly AlarmMember[];
+  #next = 0;
+  #previousMain = 0;
+  #result: Uint8Array | null = null;
+
+  constructor(
+    head: { currentRevision: number; compactRevision: number; leaseIdSequence: number },
+    log: readonly RevisionRecord[],
+    leases: readonly SnapshotLease[],
+    alarms: readonly AlarmMember[],
+  ) {
+    this.#log = log;
+    this.#leases = leases;
+    this.#alarms = alarms;
+    const encoder = this.#encoder;
+    for (const byte of magic) encoder.byte(byte);
+    encoder.byte(formatVersion);
+    encoder.varint(head.currentRevision);
+    encoder.signed(head.compactRevision);
+    encoder.varint(head.leaseIdSequence);
+    encoder.varint(log.length);
   }
-  encoder.varint(leases.length);
-  for (const lease of leases) {
-    encoder.signed(lease.id);
-    encoder.varint(lease.ttlSeconds);
-    encoder.varint(lease.remainingTtlSeconds);
+
+  /** The records encoded so far, out of `recordCount`. */
+  get recordsEncoded(): number {
+    return this.#next;
   }
-  encoder.varint(alarms.length);
-  for (const alarm of alarms) {
-    encoder.varint(alarm.memberId);
-    encoder.varint(alarm.alarm);
+
+  get recordCount(): number {
+    return this.#log.length;
   }
-  return encoder.finish();
+
+  /** Encodes up to `maxRecords` more records (then the leases and alarms); true once everything is encoded. */
+  encodeSome(maxRecords: number): boolean {
+    if (this.#result !== null) return true;
+    const encoder = this.#encoder;
+    const log = this.#log;
+    const end = Math.min(log.length, this.#next + Math.max(1, maxRecords));
+    let previousMain = this.#previousMain;
+    for (let index = this.#next; index < end; index++) {
+      const record = log[index] as RevisionRecord;
+      encoder.varint(record.mainRevision - previousMain);
+      previousMain = record.mainRevision;
+      encoder.varint(record.subRevision);
+      encoder.byte(record.tombstone ? flagTombstone : 0);
+      encoder.bytes(record.keyIndex.keyBytes);
+      if (record.tombstone) continue;
+      encoder.varint(record.createRevision);
+      encoder.varint(record.version);
+      encoder.signed(record.lease);
+      encoder.bytes(record.value);
+    }
+    this.#previousMain = previousMain;
+    this.#next = end;
+    if (end < log.length) return false;
+    encoder.varint(this.#leases.length);
+    for (const lease of this.#leases) {
+      encoder.signed(lease.id);
+      encoder.varint(lease.ttlSeconds);
+      encoder.varint(lease.remainingTtlSeconds);
+    }
+    encoder.varint(this.#alarms.length);
+    for (const alarm of this.#alarms) {
+      encoder.varint(alarm.memberId);
+      encoder.varint(alarm.alarm);
+    }
+    this.#result = encoder.finish();
+    return true;
+  }
+
+  /** The snapshot's bytes, once {@link encodeSome} has returned true. */
+  finish(): Uint8Array {
+    assert(this.#result !== null, 'a snapshot is finished only once fully encoded');
+    return this.#result;
+  }
 }
 
 function corrupt(detail: string): KvError {

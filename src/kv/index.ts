@@ -27,6 +27,7 @@ export {
 } from './types.ts';
 
 export type { KvStoreOptions } from './store.ts';
+export type { SnapshotEncoding } from './_snapshot.ts';
 export type { WatchHubOptions, WatchHubStatistics, WatcherStatus } from './watch-hub.ts';
 export type { KvErrorCode } from './errors.ts';
 export type {

@@ -22,7 +22,7 @@ import { Crc32c, crc32c, updateWithRecord } from './_hash.ts';
 import { Lessor } from './_lessor.ts';
 import { Mvcc } from './_mvcc.ts';
 import { executeRange } from './_range.ts';
-import { decodeSnapshot, encodeSnapshot } from './_snapshot.ts';
+import { decodeSnapshot, SnapshotEncoding } from './_snapshot.ts';
 import { restoreState } from './_restore.ts';
 import {
   checkInteger,
@@ -360,11 +360,22 @@ export class KvStore {
 
   /** The replicated state as bytes (see _snapshot.ts for the layout). */
   snapshot(): Uint8Array {
+    const encoding = this.captureSnapshot();
+    encoding.encodeSome(Number.MAX_SAFE_INTEGER);
+    return encoding.finish();
+  }
+
+  /**
+   * The replicated state as it is now, to be encoded a slice at a time (`encodeSome`) while the store goes
+   * on changing: the capture copies the list of revision records (the records never change), the leases and
+   * the alarms, which costs one pointer per stored revision; encoding then reads only the copies.
+   */
+  captureSnapshot(): SnapshotEncoding {
     const leases = [...this.#lessor.leases.values()]
       .sort((left, right) => left.id - right.id)
       .map((lease) => ({ id: lease.id, ttlSeconds: lease.ttlSeconds, remainingTtlSeconds: lease.remainingTtlSeconds }));
     const head = { currentRevision: this.#mvcc.currentRevision, compactRevision: this.#mvcc.compactRevision, leaseIdSequence: this.#lessor.idSequence };
-    return encodeSnapshot(head, this.#mvcc.log, leases, this.#alarms.get(AlarmType.None));
+    return new SnapshotEncoding(head, this.#mvcc.log.slice(), leases, this.#alarms.get(AlarmType.None));
   }
 
   /**

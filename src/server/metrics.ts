@@ -28,7 +28,7 @@ import type { WalStatistics, WalSyncedEvent } from '../storage/index.ts';
 import type { GrpcCallObserver, GrpcCallRecorder } from './grpc/index.ts';
 import type { MethodKind } from './proto/service.ts';
 import type { PeerStatistics, TransportStatistics } from './transport/index.ts';
-import type { StateMachine } from './member/raft-driver.ts';
+import type { SnapshotCapture, StateMachine } from './member/raft-driver.ts';
 
 /** Bound on the buckets of one histogram. */
 export const histogramBucketsMax = 64;
@@ -327,8 +327,8 @@ class TimedStateMachine implements StateMachine {
     this.inner.applyConfChange(...args);
   }
 
-  snapshot(): Uint8Array {
-    return this.inner.snapshot();
+  captureSnapshot(): SnapshotCapture {
+    return this.inner.captureSnapshot();
   }
 
   restore(data: Uint8Array): void {

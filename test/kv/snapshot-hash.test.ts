@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { crc32c } from '../../src/kv/_hash.ts';
-import { encodeSnapshot } from '../../src/kv/_snapshot.ts';
+import { SnapshotEncoding } from '../../src/kv/_snapshot.ts';
 import { AlarmAction, AlarmType, KvStore } from '../../src/kv/index.ts';
 import { assertKvError, bytes, fromKey, ManualClock, newStore, put, text } from './_helpers.ts';
 
@@ -84,6 +84,31 @@ test('snapshot then restore gives identical hashes, reads, leases and alarms', (
   assertKvError(() => copy.range({ key: bytes('a'), revision: 29 }), 'KV_COMPACTED');
 });
 
+test('a captured snapshot, encoded a record at a time while the store changes, holds the state at its capture', () => {
+  const store = busyStore();
+  const expected = store.snapshot();
+  const hashAtCapture = store.hash().hash;
+  const encoding = store.captureSnapshot();
+  assert.ok(encoding.recordCount > 20);
+  // Writes, deletes, a compaction past everything captured, lease and alarm changes, between the slices.
+  let slices = 0;
+  for (let round = 0; !encoding.encodeSome(1); round++) {
+    slices++;
+    if (round === 0) store.alarm({ action: AlarmAction.Deactivate, memberId: 7, alarm: AlarmType.Corrupt });
+    put(store, `key${round % 5}`, `later${round}`);
+    if (round === 3) store.deleteRange({ key: bytes('leased/'), rangeEnd: fromKey });
+    if (round === 5) store.compact({ revision: store.revision });
+    if (round === 7) store.leaseRevoke({ id: -5 });
+    if (round === 9) store.leaseGrant({ ttl: 15 });
+  }
+  assert.equal(slices + 1, encoding.recordCount, 'one record per slice, the last one finishing');
+  assert.deepEqual(encoding.finish(), expected);
+  const copy = new KvStore({ clock: new ManualClock() });
+  copy.restore(encoding.finish());
+  assert.equal(copy.hash().hash, hashAtCapture);
+  assert.notEqual(store.hash().hash, hashAtCapture, 'the store itself did change meanwhile');
+});
+
 test('a restored store and the original stay identical under the same further operations', () => {
   const original = busyStore();
   const copy = new KvStore({ clock: new ManualClock() });
@@ -161,8 +186,11 @@ test('a well-framed snapshot with an impossible history is refused', () => {
   const good = source.snapshot();
   assert.doesNotThrow(() => newStore().store.restore(good));
   // Well-framed (valid checksum) but impossible heads: revision 0, a compact revision above the current one.
-  const encodeHead = (currentRevision: number, compactRevision: number): Uint8Array =>
-    encodeSnapshot({ currentRevision, compactRevision, leaseIdSequence: 0 }, [], [], []);
+  const encodeHead = (currentRevision: number, compactRevision: number): Uint8Array => {
+    const encoding = new SnapshotEncoding({ currentRevision, compactRevision, leaseIdSequence: 0 }, [], [], []);
+    assert.equal(encoding.encodeSome(1), true);
+    return encoding.finish();
+  };
   assert.doesNotThrow(() => newStore().store.restore(encodeHead(5, 4)));
   assertKvError(() => newStore().store.restore(encodeHead(0, -1)), 'KV_SNAPSHOT_CORRUPT');
   assertKvError(() => newStore().store.restore(encodeHead(5, 6)), 'KV_SNAPSHOT_CORRUPT');

@@ -112,7 +112,7 @@ test('the timed state machine counts slow applies and times restores', async () 
       return index * 10;
     },
     applyConfChange: () => undefined,
-    snapshot: () => new Uint8Array([1]),
+    captureSnapshot: () => ({ encodeSome: () => true, finish: () => new Uint8Array([1]) }),
     restore: () => void restored++,
   };
   const machine = metrics.instrumentStateMachine(inner);
@@ -120,7 +120,7 @@ test('the timed state machine counts slow applies and times restores', async () 
   assert.equal(machine.apply(2, new Uint8Array()), 20);
   assert.throws(() => machine.apply(3, new Uint8Array()), /apply failed/, 'errors pass through');
   machine.restore(new Uint8Array());
-  assert.deepEqual(machine.snapshot(), new Uint8Array([1]));
+  assert.deepEqual(machine.captureSnapshot().finish(), new Uint8Array([1]));
   const samples = await render(metrics);
   assert.equal(valueOf(samples, 'keel_server_slow_apply_total'), 1);
   assert.equal(restored, 1);

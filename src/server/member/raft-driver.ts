@@ -23,8 +23,20 @@ export interface StateMachine {
   apply(index: number, command: Uint8Array): unknown;
   /** Applies a committed membership change (after the core has). */
   applyConfChange(index: number, change: ConfChange, confState: ConfState): void;
-  snapshot(): Uint8Array;
+  /** The state as of the last apply, captured now and encoded later, a slice at a time. */
+  captureSnapshot(): SnapshotCapture;
   restore(data: Uint8Array): void;
+}
+
+/**
+ * A state machine's snapshot, captured at one apply and encoded while the member goes on applying, so that
+ * a big state never stops the Ready loop (heartbeats included) for the length of its encoding.
+ */
+export interface SnapshotCapture {
+  /** Encodes up to `maxRecords` more records; true once the whole state is encoded. */
+  encodeSome(maxRecords: number): boolean;
+  /** The encoded state, once {@link encodeSome} has returned true. */
+  finish(): Uint8Array;
 }
 
 /** What the driver needs from the peer transport. */
@@ -68,6 +80,11 @@ export const waitingRequestsMax = 100_000;
  * number, so the member that proposed an entry finds its waiter when applying it.
  */
 export const requestIdBytes = 8;
+/**
+ * Records a background snapshot encodes per turn of the event loop: about a millisecond of work for small
+ * values, so requests and heartbeats wait at most that long behind it.
+ */
+export const snapshotRecordsPerSlice = 4_096;
 
 export class DriverError extends Error {
   constructor(readonly code: 'DRIVER_DROPPED' | 'DRIVER_TOO_MANY_REQUESTS' | 'DRIVER_STOPPED' | 'DRIVER_ABORTED' | 'DRIVER_TIMEOUT', message: string) {
@@ -159,6 +176,8 @@ export class RaftDriver {
   #stopped = false;
   #appliedIndex: number;
   #snapshotIndex: number;
+  /** The snapshot being encoded and saved in the background, if any. */
+  #snapshotting: Promise<void> | null = null;
 
   private constructor(options: RaftDriverOptions, wal: Wal, storage: MemoryStorage, applied: number) {
     this.#options = options;
@@ -226,6 +245,8 @@ export class RaftDriver {
     for (const waiter of [...this.#proposals.values(), ...this.#reads.values()]) waiter.reject(stopped);
     this.#proposals.clear();
     this.#reads.clear();
+    // A snapshot being encoded stops at its next slice; one already being written finishes first.
+    if (this.#snapshotting !== null) await this.#snapshotting;
     await this.#wal.close();
   }
 
@@ -351,12 +372,16 @@ export class RaftDriver {
       this.#sendAfterPersist(ready.messagesAfterPersist);
       if (!applyFirst) this.#apply(ready);
       this.node.advance(ready);
-      await this.#maybeSnapshot();
+      this.#maybeSnapshot();
     }
   }
 
   async #persist(ready: Ready): Promise<void> {
-    if (ready.snapshot !== null) await this.#installSnapshot(ready.snapshot);
+    if (ready.snapshot !== null) {
+      // The leader's snapshot replaces this member's: let a snapshot of its own being saved finish first.
+      if (this.#snapshotting !== null) await this.#snapshotting;
+      await this.#installSnapshot(ready.snapshot);
+    }
     if (ready.entries.length > 0 || this.#mustSync(ready)) await this.#wal.save(ready.hardState, ready.entries);
     this.storage.append(ready.entries);
     if (ready.hardState !== null) this.storage.setHardState(ready.hardState);
@@ -436,11 +461,28 @@ export class RaftDriver {
     this.#readsAwaitingApply = pending;
   }
 
-  async #maybeSnapshot(): Promise<void> {
-    if (this.#appliedIndex - this.#snapshotIndex < this.#options.snapshotEntries) return;
+  /**
+   * Every `snapshotEntries` applied entries, snapshots the state machine in the background: the state is
+   * captured here, between two applies, then encoded a slice at a time on later turns of the event loop,
+   * saved, marked in the WAL, and the log compacted behind it, while the Ready loop goes on. One at a time.
+   */
+  #maybeSnapshot(): void {
+    if (this.#snapshotting !== null || this.#appliedIndex - this.#snapshotIndex < this.#options.snapshotEntries) return;
     const index = this.#appliedIndex;
+    const capture = this.#options.stateMachine.captureSnapshot();
+    const confState = this.node.status().confState;
+    this.#snapshotting = this.#saveSnapshot(index, confState, capture).finally(() => {
+      this.#snapshotting = null;
+    });
+  }
+
+  async #saveSnapshot(index: number, confState: ConfState, capture: SnapshotCapture): Promise<void> {
     const startedAtMs = this.#options.now();
-    const snapshot = this.storage.createSnapshot(index, this.node.status().confState, this.#options.stateMachine.snapshot());
+    while (!capture.encodeSome(snapshotRecordsPerSlice)) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.#stopped) return;
+    }
+    const snapshot = this.storage.createSnapshot(index, confState, capture.finish());
     await saveSnapshotFile(this.#snapshotDirectory, snapshot, { logger: this.#options.logger });
     await this.#wal.saveSnapshotMarker({ index, term: snapshot.metadata.term });
     this.#options.metrics?.snapshotSaved(this.#options.now() - startedAtMs);

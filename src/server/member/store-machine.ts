@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type ConfChange, ConfChangeType, type ConfState } from '../../raft/index.ts';
 import type { KvStore, LeaseCheckpointRequest } from '../../kv/index.ts';
 import type { MemberInfo, ReplicatedRequest } from './backend.ts';
-import type { StateMachine } from './raft-driver.ts';
+import type { SnapshotCapture, StateMachine } from './raft-driver.ts';
 import { type PlainValue, decodeValue, encodeValue } from './_value-codec.ts';
 import { CommandCodecError, decodeCommand } from './_command-codec.ts';
 
@@ -118,7 +118,19 @@ export class StoreMachine implements StateMachine {
   }
 
   snapshot(): Uint8Array {
-    return encodeValue({ store: this.store.snapshot(), members: this.members.toPlain() });
+    const capture = this.captureSnapshot();
+    capture.encodeSome(Number.MAX_SAFE_INTEGER);
+    return capture.finish();
+  }
+
+  /** The store and the members as they are now; the store's records are encoded later, a slice at a time. */
+  captureSnapshot(): SnapshotCapture {
+    const store = this.store.captureSnapshot();
+    const members = this.members.toPlain();
+    return {
+      encodeSome: (maxRecords) => store.encodeSome(maxRecords),
+      finish: () => encodeValue({ store: store.finish(), members }),
+    };
   }
 
   /** An empty snapshot (the bootstrap snapshot) restores the empty store; the seeded members stay. */

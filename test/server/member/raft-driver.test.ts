@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfChange, ConfState, Message } from '../../../src/raft/index.ts';
-import { RaftDriver, requestIdBytes, type StateMachine } from '../../../src/server/member/raft-driver.ts';
+import { RaftDriver, requestIdBytes, type SnapshotCapture, type StateMachine } from '../../../src/server/member/raft-driver.ts';
 import type { StorageLogger } from '../../../src/storage/index.ts';
 
 /** A small real state machine: an append-only list of commands, snapshotted as JSON. */
@@ -15,11 +15,24 @@ class ListMachine implements StateMachine {
     return this.values.length;
   }
   applyConfChange(_index: number, _change: ConfChange, _confState: ConfState): void {}
-  snapshot(): Uint8Array {
-    return new TextEncoder().encode(JSON.stringify(this.values));
+  captureSnapshot(): SnapshotCapture {
+    const values = [...this.values];
+    return { encodeSome: () => true, finish: () => new TextEncoder().encode(JSON.stringify(values)) };
   }
   restore(data: Uint8Array): void {
     this.values = data.length === 0 ? [] : (JSON.parse(new TextDecoder().decode(data)) as string[]);
+  }
+}
+
+/** A list machine whose snapshots stay unencoded until the test opens the gate; it notes each capture's size. */
+class GatedListMachine extends ListMachine {
+  constructor(readonly gate: { open: boolean }, readonly captures: number[]) {
+    super();
+  }
+  override captureSnapshot(): SnapshotCapture {
+    const inner = super.captureSnapshot();
+    this.captures.push(this.values.length);
+    return { encodeSome: () => this.gate.open, finish: () => inner.finish() };
   }
 }
 
@@ -30,10 +43,13 @@ class Cluster {
   readonly drivers = new Map<number, RaftDriver>();
   readonly machines = new Map<number, ListMachine>();
   readonly down = new Set<number>();
-  constructor(readonly root: string, readonly snapshotEntries = 1000, readonly compactionTailEntries = 100, readonly requestTimeoutMs?: number) {}
+  constructor(
+    readonly root: string, readonly snapshotEntries = 1000, readonly compactionTailEntries = 100, readonly requestTimeoutMs?: number,
+    readonly newMachine: () => ListMachine = () => new ListMachine(),
+  ) {}
 
   async start(id: number): Promise<void> {
-    const machine = new ListMachine();
+    const machine = this.newMachine();
     const driver = await RaftDriver.open({
       memberId: id, dataDirectory: join(this.root, `m${id}`), initialVoters: [1, 2, 3], stateMachine: machine,
       transport: { send: (messages) => this.route(messages) }, logger: quietLogger,
@@ -128,6 +144,43 @@ test('a stopped leader is replaced, and restarted it recovers from its WAL and c
     await cluster.waitFor(() => cluster.machines.get(first)!.values.length === expected.length, 'the restarted member to catch up');
     assert.deepEqual(cluster.machines.get(first)!.values, expected);
   } finally {
+    await cluster.stopAll();
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a snapshot is encoded in the background: proposals commit meanwhile, and it holds the state as of its capture', { timeout: 30_000 }, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'keel-driver-snapshot-'));
+  const gate = { open: false };
+  const captures = new Map<number, number[]>();
+  let starting = 0;
+  const cluster = new Cluster(root, 20, 5, undefined, () => {
+    starting++;
+    const list: number[] = [];
+    captures.set(starting, list);
+    return new GatedListMachine(gate, list);
+  });
+  try {
+    for (const id of [1, 2, 3]) await cluster.start(id);
+    const leader = await cluster.leader();
+    const driver = cluster.drivers.get(leader)!;
+    for (let i = 0; i < 25; i++) await driver.propose(encode(`a${i}`), AbortSignal.timeout(5000));
+    await cluster.waitFor(() => captures.get(leader)!.length > 0, 'the leader to capture a snapshot');
+    const captured = captures.get(leader)![0]!;
+    const snapshotIndexBefore = driver.storage.snapshot().metadata.index;
+    // The capture is still unencoded, yet the Ready loop goes on: these commit and apply.
+    for (let i = 0; i < 10; i++) await driver.propose(encode(`b${i}`), AbortSignal.timeout(5000));
+    assert.equal(cluster.machines.get(leader)!.values.length, 35);
+    assert.equal(driver.storage.snapshot().metadata.index, snapshotIndexBefore, 'nothing is saved before the encoding ends');
+    assert.equal(captures.get(leader)!.length, 1, 'one background snapshot at a time');
+    gate.open = true;
+    await cluster.waitFor(() => driver.storage.snapshot().metadata.index > snapshotIndexBefore, 'the snapshot to be saved');
+    const restored = new ListMachine();
+    restored.restore(driver.storage.snapshot().data);
+    assert.equal(restored.values.length, captured, 'the snapshot holds the state as of its capture, not the later applies');
+    assert.deepEqual(restored.values, cluster.machines.get(leader)!.values.slice(0, captured));
+  } finally {
+    gate.open = true;
     await cluster.stopAll();
     await rm(root, { recursive: true, force: true });
   }

@@ -4,7 +4,7 @@
  * are all evaluated against the state before the txn, whose puts and ranges are checked before anything is
  * written, and whose ops then run in order, each seeing the earlier ones.
  */
-import { bytesToKey, compareBytes, copyBytes, emptyBytes, keySpanOf } from './_bytes.ts';
+import { bytesToKey, compareBytes, emptyBytes, keySpanOf } from './_bytes.ts';
 import type { RevisionRecord } from './_key-index.ts';
 import type { Lessor } from './_lessor.ts';
 import type { Mvcc } from './_mvcc.ts';
@@ -31,7 +31,7 @@ export function applyPut(txn: WriteTxn, request: PutRequest): PutResponse {
   const ignoring = request.ignoreValue === true || request.ignoreLease === true;
   // ignore_value and ignore_lease need the key to exist (etcd: "key not found").
   if (ignoring && previous === null) throw new KvError('KV_KEY_NOT_FOUND');
-  const value = request.ignoreValue === true ? (previous as RevisionRecord).value : copyBytes(request.value);
+  const value = request.ignoreValue === true ? (previous as RevisionRecord).value : txn.mvcc.keep(request.value);
   const lease = request.ignoreLease === true ? (previous as RevisionRecord).lease : (request.lease ?? 0);
   txn.put(key, request.key, value, lease);
   const response: PutResponse = { header: { revision: txn.writeRevision } };

@@ -43,10 +43,21 @@ export function compareBytes(left: Uint8Array, right: Uint8Array): number {
   return left.length < right.length ? -1 : 1;
 }
 
-export function copyBytes(bytes: Uint8Array | undefined): Uint8Array {
+/**
+ * The bytes a store keeps from a write request. A copy, unless the caller handed its arrays over (`adopt`:
+ * it never changes them afterwards) and keeping the array pins little more memory than its own bytes: a
+ * view into a socket buffer, a WAL read buffer or Node's 8 KiB allocation pool is still copied. The array
+ * kept is a plain Uint8Array (a Buffer view becomes one), as reads return it.
+ */
+export function keepBytes(bytes: Uint8Array | undefined, adopt: boolean): Uint8Array {
   if (bytes === undefined || bytes.length === 0) return emptyBytes;
-  return bytes.slice();
+  // A plain copy (Buffer#slice would return a view, not a copy).
+  if (!adopt || bytes.buffer.byteLength > 2 * bytes.length + adoptSlackBytes) return new Uint8Array(bytes);
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
+
+/** What an adopted array may pin beyond twice its own length: a Raft entry's header and key around a value. */
+const adoptSlackBytes = 256;
 
 /**
  * The keys a request names, after etcd's conventions: an empty range end means the single key, a range end

@@ -4,7 +4,7 @@
  * and request semantics live above it.
  */
 import { BTreeMap } from './_b-tree.ts';
-import { keyToBytes, type KeySpan } from './_bytes.ts';
+import { keepBytes, keyToBytes, type KeySpan } from './_bytes.ts';
 import { KeyIndex, RevisionRecord } from './_key-index.ts';
 import { assert } from './errors.ts';
 import { kvOverheadBytes } from './limits.ts';
@@ -27,6 +27,11 @@ export class Mvcc {
   compactRevision = initialCompactRevision;
   /** Estimated bytes of all records in the log. */
   sizeBytes = 0;
+  /**
+   * Whether request byte arrays are handed over (see KvStoreOptions.adoptsRequestBytes): kept rather than
+   * copied when they pin little else. Otherwise every key and value stored is a copy.
+   */
+  adoptsBytes = false;
   /** Keys whose history compaction may shorten (see KeyIndex.isCompactionStable). */
   readonly #compactable = new Set<KeyIndex>();
 
@@ -70,12 +75,16 @@ export class Mvcc {
     }, atHead);
   }
 
+  /** The bytes to store for a request's key or value: see {@link keepBytes}. */
+  keep(bytes: Uint8Array | undefined): Uint8Array {
+    return keepBytes(bytes, this.adoptsBytes);
+  }
+
   /** Appends a put of `key` at (main, sub); the caller has computed version and create revision. */
   appendPut(key: string, keyBytes: Uint8Array | null, revision: readonly [number, number], fields: PutFields): RevisionRecord {
     let keyIndex = this.index.get(key);
     if (keyIndex === undefined) {
-      // Copied: the caller's array may be a view into a larger buffer, or be reused.
-      keyIndex = new KeyIndex(key, keyBytes === null ? keyToBytes(key) : keyBytes.slice());
+      keyIndex = new KeyIndex(key, keyBytes === null ? keyToBytes(key) : this.keep(keyBytes));
       this.index.set(key, keyIndex);
     }
     const record = new RevisionRecord(keyIndex, revision[0], revision[1], fields);

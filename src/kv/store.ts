@@ -79,6 +79,13 @@ export interface KvStoreOptions {
   readonly leaseTtlMinSeconds?: number;
   readonly leaseCheckpointIntervalMs?: number;
   readonly watch?: WatchHubOptions;
+  /**
+   * The caller never changes the byte arrays of a write request (keys, values) once it has made the
+   * request, so the store may keep them instead of copying them. A member sets it: its requests are decoded
+   * from Raft entries, which nothing changes. An array that is a view into a buffer much larger than itself
+   * is copied all the same, so that it does not pin that buffer. Default false: everything stored is a copy.
+   */
+  readonly adoptsRequestBytes?: boolean;
 }
 
 /** The member ID recorded on a NOSPACE alarm the store raises itself: every member raises the same one. */
@@ -136,6 +143,7 @@ export class KvStore {
     const quota = options.quotaBytes ?? 0;
     this.#quotaBytes = quota === 0 ? quotaBytesDefault : quota;
     this.#lessor = this.#newLessor();
+    this.#mvcc.adoptsBytes = options.adoptsRequestBytes === true;
     this.watchHub = new WatchHub(() => this.#mvcc, options.watch);
   }
 
@@ -388,6 +396,7 @@ export class KvStore {
     const mvcc = restoreState(state, lessor);
     const previousRevision = this.#mvcc.currentRevision;
     const wasPrimary = this.#lessor.primary;
+    mvcc.adoptsBytes = this.#mvcc.adoptsBytes;
     this.#mvcc = mvcc;
     this.#lessor = lessor;
     this.#alarms.replaceAll(state.alarms);

@@ -86,6 +86,49 @@ test('stored bytes are copies: mutating the request afterwards changes nothing',
   assert.equal(store.range({ key: bytes('zey') }).count, 0);
 });
 
+test('a store that adopts request bytes keeps arrays that pin little, and copies views into big buffers and the Buffer pool', () => {
+  const store = new KvStore({ clock: { now: () => 0 }, adoptsRequestBytes: true });
+  // Like a Raft entry's data: the key and value are views into one small exact-size buffer.
+  const entry = new Uint8Array(300);
+  entry.set(bytes('own'), 10);
+  entry.fill(7, 20, 276);
+  store.put({ key: entry.subarray(10, 13), value: entry.subarray(20, 276) });
+  const own = store.range({ key: bytes('own') }).kvs[0]!;
+  assert.equal(own.value.buffer, entry.buffer, 'the value is kept, not copied');
+  assert.notEqual(own.key.buffer, entry.buffer, 'a 3-byte key is copied: it would pin the 300-byte entry for the key\'s whole life');
+  assert.equal(Object.getPrototypeOf(own.value), Uint8Array.prototype);
+  // A view into a 64 KiB buffer (a socket or WAL read buffer) is copied: keeping it would pin 64 KiB.
+  const big = new Uint8Array(65_536).fill(9);
+  store.put({ key: bytes('big'), value: big.subarray(0, 100) });
+  const copied = store.range({ key: bytes('big') }).kvs[0]!;
+  assert.notEqual(copied.value.buffer, big.buffer);
+  assert.deepEqual(copied.value, new Uint8Array(100).fill(9));
+  // A small Buffer comes from Node's shared pool: copied too, and stored as a plain Uint8Array.
+  const pooled = Buffer.from('pooled value');
+  assert.ok(pooled.buffer.byteLength > 1024, 'Node pools small Buffers');
+  store.put({ key: bytes('pool'), value: pooled });
+  const fromPool = store.range({ key: bytes('pool') }).kvs[0]!;
+  assert.notEqual(fromPool.value.buffer, pooled.buffer);
+  assert.equal(Object.getPrototypeOf(fromPool.value), Uint8Array.prototype);
+  assert.equal(text(fromPool.value), 'pooled value');
+  // A Buffer with a buffer of its own is kept, as a plain Uint8Array view of the same memory.
+  const alone = Buffer.allocUnsafeSlow(64).fill(3);
+  store.put({ key: bytes('alone'), value: alone });
+  const kept = store.range({ key: bytes('alone') }).kvs[0]!;
+  assert.equal(kept.value.buffer, alone.buffer);
+  assert.equal(Object.getPrototypeOf(kept.value), Uint8Array.prototype);
+  // The default store copies even an exact-size array (the test above: mutating the request changes nothing).
+  const copying = newStore().store;
+  const value = new Uint8Array(300);
+  copying.put({ key: bytes('k'), value });
+  assert.notEqual(copying.range({ key: bytes('k') }).kvs[0]!.value.buffer, value.buffer);
+  // And a Buffer too: Buffer#slice is a view, the store's copy is not.
+  const request = Buffer.from('from a request');
+  copying.put({ key: bytes('b'), value: request });
+  request.fill(0);
+  assert.equal(text(copying.range({ key: bytes('b') }).kvs[0]!.value), 'from a request');
+});
+
 test('keys compare bytewise, including bytes above 0x7f and the empty-suffix order', () => {
   const { store } = newStore();
   const keys = [new Uint8Array([0x61]), new Uint8Array([0x61, 0x00]), new Uint8Array([0xff]), new Uint8Array([0x80, 0x01]), new Uint8Array([0x7f])];

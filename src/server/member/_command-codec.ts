@@ -37,7 +37,9 @@ export class CommandCodecError extends Error {
 export function encodeCommand(command: StoreCommand, reservedBytes = 0): Uint8Array {
   const bytes = encodeMessage(command, reservedBytes + 1);
   bytes[reservedBytes] = CommandKind[command.kind];
-  return bytes;
+  // The command becomes a Raft entry's data, which the store keeps views of (adoptsRequestBytes): it gets an
+  // ArrayBuffer of its own, not a slice of Node's shared 8 KiB pool, which the store would have to copy from.
+  return bytes.buffer.byteLength === bytes.length ? bytes : new Uint8Array(bytes);
 }
 
 function encodeMessage(command: StoreCommand, reservedBytes: number): Uint8Array {

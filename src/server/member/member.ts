@@ -93,6 +93,8 @@ export class Member implements MemberBackend {
     this.#options = options;
     this.store = new KvStore({
       clock: { now: () => performance.now() }, quotaBytes: options.quotaBackendBytes,
+      // Requests reach the store decoded from Raft entries, whose bytes nothing changes.
+      adoptsRequestBytes: true,
       watch: { onReady: (watchId) => this.#watchReady?.(watchId) },
     });
     this.#members = new MemberRegistry();

@@ -57,6 +57,23 @@ function lastAtOrBefore(records: readonly RevisionRecord[], revision: number): n
   return low - 1;
 }
 
+/**
+ * `records` with `record` added. Most keys keep a short history, and an empty array's first push reserves 16
+ * slots (144 bytes a key, which every scavenge copies): histories of up to four records get exact-size
+ * arrays, longer ones grow in place.
+ */
+function appended(records: RevisionRecord[], record: RevisionRecord): RevisionRecord[] {
+  switch (records.length) {
+    case 0: return [record];
+    case 1: return [records[0] as RevisionRecord, record];
+    case 2: return [records[0] as RevisionRecord, records[1] as RevisionRecord, record];
+    case 3: return [records[0] as RevisionRecord, records[1] as RevisionRecord, records[2] as RevisionRecord, record];
+    default:
+      records.push(record);
+      return records;
+  }
+}
+
 export class KeyIndex {
   readonly key: string;
   readonly keyBytes: Uint8Array;
@@ -96,7 +113,7 @@ export class KeyIndex {
     assert(latest === undefined || latest.isBefore(record), 'revisions of a key ascend');
     const live = this.live;
     assert(live === null ? latest === undefined || record.version === 1 : record.version === live.version + 1, 'versions count up within a generation');
-    this.records.push(record);
+    this.records = appended(this.records, record);
     this.live = record;
   }
 
@@ -105,7 +122,7 @@ export class KeyIndex {
     const live = this.live;
     assert(live !== null, 'only a live key is deleted');
     assert(live.isBefore(record), 'revisions of a key ascend');
-    this.records.push(record);
+    this.records = appended(this.records, record);
     this.live = null;
   }
 

@@ -260,6 +260,7 @@ export async function run(): Promise<void> {
         ratio_rps: figures.etcd ? ratio(figures.keel.rps, figures.etcd.rps) : null,
         ratio_p99: figures.etcd ? ratio(figures.keel.p99_ms, figures.etcd.p99_ms) : null,
         rounds_rps: { keel: runs.keel.map((run) => run.rps), etcd: runs.etcd.map((run) => run.rps) },
+        rounds_p99_ms: { keel: runs.keel.map((run) => run.p99_ms), etcd: runs.etcd.map((run) => run.p99_ms) },
         ...(etcdProblem !== '' ? { note: etcdProblem } : {}),
       });
     }

@@ -4,6 +4,7 @@
  * mvccpb.KeyValue (a tombstone stores only its key). keel produces the same bytes etcd's key bucket holds,
  * so equal histories hash equally here and in etcd.
  */
+import { crc32cRange } from '../storage/crc32c.ts';
 import type { RevisionRecord } from './_key-index.ts';
 import { assert } from './errors.ts';
 
@@ -23,12 +24,9 @@ const crcTable: Uint32Array = (() => {
 export class Crc32c {
   #state = 0xffffffff;
 
+  /** Whole arrays go through the storage layer's slicing-by-8 CRC (a pure function), twice as fast. */
   update(bytes: Uint8Array): this {
-    let state = this.#state;
-    for (let index = 0; index < bytes.length; index++) {
-      state = (crcTable[(state ^ (bytes[index] as number)) & 0xff] as number) ^ (state >>> 8);
-    }
-    this.#state = state;
+    this.#state = ~crc32cRange(bytes, 0, bytes.length, (this.#state ^ 0xffffffff) >>> 0);
     return this;
   }
 

@@ -36,7 +36,7 @@ import {
 } from './_validate.ts';
 import { WriteTxn } from './_write-txn.ts';
 import { KvError, KvInvariantError } from './errors.ts';
-import { leaseCheckpointIntervalMsDefault, leaseOverheadBytes, leaseTtlMinSecondsDefault, leaseTtlSecondsMax, quotaBytesDefault } from './limits.ts';
+import { kvOverheadBytes, leaseCheckpointIntervalMsDefault, leaseOverheadBytes, leaseTtlMinSecondsDefault, leaseTtlSecondsMax, quotaBytesDefault } from './limits.ts';
 import {
   AlarmAction,
   AlarmType,
@@ -376,14 +376,19 @@ export class KvStore {
   /**
    * The replicated state as it is now, to be encoded a slice at a time (`encodeSome`) while the store goes
    * on changing: the capture copies the list of revision records (the records never change), the leases and
-   * the alarms, which costs one pointer per stored revision; encoding then reads only the copies.
+   * the alarms, which costs one pointer per stored revision; encoding then reads only the copies. The
+   * result starts with `prefix`, if given (a wrapper's own header, kept out of the snapshot's checksum).
    */
-  captureSnapshot(): SnapshotEncoding {
+  captureSnapshot(prefix?: Uint8Array): SnapshotEncoding {
     const leases = [...this.#lessor.leases.values()]
       .sort((left, right) => left.id - right.id)
       .map((lease) => ({ id: lease.id, ttlSeconds: lease.ttlSeconds, remainingTtlSeconds: lease.remainingTtlSeconds }));
     const head = { currentRevision: this.#mvcc.currentRevision, compactRevision: this.#mvcc.compactRevision, leaseIdSequence: this.#lessor.idSequence };
-    return new SnapshotEncoding(head, this.#mvcc.log.slice(), leases, this.#alarms.get(AlarmType.None));
+    const log = this.#mvcc.log.slice();
+    // The size estimate counts kvOverheadBytes plus the key and the value per record (a key's string has one
+    // character per byte).
+    const keyAndValueBytes = this.#mvcc.sizeBytes - kvOverheadBytes * log.length;
+    return new SnapshotEncoding(head, log, leases, this.#alarms.get(AlarmType.None), { prefix, keyAndValueBytes });
   }
 
   /**

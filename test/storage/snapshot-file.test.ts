@@ -37,6 +37,18 @@ test('a saved snapshot loads back with its metadata, conf state and data', async
   assert.deepEqual(await loadSnapshotFile(emptyPath), empty);
 });
 
+test('a snapshot of several write pieces (1 MiB each) loads back, and damage in a later piece is caught', async (context) => {
+  const directory = await temporaryDirectory(context);
+  const { logger } = recordingLogger();
+  const snapshot = snapshotAt(300, 4, 3 * 1024 * 1024 + 12_345);
+  const path = await saveSnapshotFile(directory, snapshot, { logger });
+  assert.deepEqual(await loadSnapshotFile(path), snapshot);
+  const file = await readFile(path);
+  file[file.length - 1_000_000]! ^= 0x01; // a data byte in the fourth piece
+  await writeFile(path, file);
+  await assert.rejects(loadSnapshotFile(path), (error) => isStorageError(error, 'SNAPSHOT_CORRUPT'));
+});
+
 test('an empty directory has no snapshot', async (context) => {
   const directory = await temporaryDirectory(context);
   const { logger } = recordingLogger();

@@ -84,7 +84,7 @@ export const requestIdBytes = 8;
  * Records a background snapshot encodes per turn of the event loop: about a millisecond of work for small
  * values, so requests and heartbeats wait at most that long behind it.
  */
-export const snapshotRecordsPerSlice = 4_096;
+export const snapshotRecordsPerSlice = 1_024;
 
 export class DriverError extends Error {
   constructor(readonly code: 'DRIVER_DROPPED' | 'DRIVER_TOO_MANY_REQUESTS' | 'DRIVER_STOPPED' | 'DRIVER_ABORTED' | 'DRIVER_TIMEOUT', message: string) {

@@ -3,7 +3,7 @@ import { type ConfChange, ConfChangeType, type ConfState } from '../../raft/inde
 import type { KvStore, LeaseCheckpointRequest } from '../../kv/index.ts';
 import type { MemberInfo, ReplicatedRequest } from './backend.ts';
 import type { SnapshotCapture, StateMachine } from './raft-driver.ts';
-import { type PlainValue, decodeValue, encodeValue } from './_value-codec.ts';
+import { type PlainValue, ValueCodecError, decodeValue, encodeValue } from './_value-codec.ts';
 import { CommandCodecError, decodeCommand } from './_command-codec.ts';
 
 /** Every command a member replicates: the API's writes plus the leader's own lease checkpoints. */
@@ -84,6 +84,15 @@ export class MemberRegistry {
 }
 
 /** The MVCC store as the Raft driver's state machine: commands in, store answers out. */
+/**
+ * A member's snapshot data: this marker byte, the membership's encoding length (u32, little-endian), the
+ * membership (the value codec), then the store's snapshot. The store writes it all into one buffer, with
+ * the membership as its prefix. Before, the data was the value codec's {store, members} object, which copied
+ * the store's tens of MB once more; `restore` still reads that form, which starts with another byte.
+ */
+const snapshotFormatMarker = 0x4d;
+const snapshotHeadBytes = 5;
+
 export class StoreMachine implements StateMachine {
   readonly #emptySnapshot: Uint8Array;
 
@@ -125,12 +134,13 @@ export class StoreMachine implements StateMachine {
 
   /** The store and the members as they are now; the store's records are encoded later, a slice at a time. */
   captureSnapshot(): SnapshotCapture {
-    const store = this.store.captureSnapshot();
-    const members = this.members.toPlain();
-    return {
-      encodeSome: (maxRecords) => store.encodeSome(maxRecords),
-      finish: () => encodeValue({ store: store.finish(), members }),
-    };
+    const members = encodeValue(this.members.toPlain());
+    const prefix = new Uint8Array(snapshotHeadBytes + members.length);
+    prefix[0] = snapshotFormatMarker;
+    new DataView(prefix.buffer).setUint32(1, members.length, true);
+    prefix.set(members, snapshotHeadBytes);
+    const store = this.store.captureSnapshot(prefix);
+    return { encodeSome: (maxRecords) => store.encodeSome(maxRecords), finish: () => store.finish() };
   }
 
   /** An empty snapshot (the bootstrap snapshot) restores the empty store; the seeded members stay. */
@@ -139,9 +149,17 @@ export class StoreMachine implements StateMachine {
       this.store.restore(this.#emptySnapshot);
       return;
     }
-    const state = decodeValue(data) as { store: Uint8Array; members: PlainValue };
-    this.store.restore(state.store);
-    this.members.restore(state.members);
+    const { store, members } = data[0] === snapshotFormatMarker ? splitSnapshot(data) : (decodeValue(data) as { store: Uint8Array; members: PlainValue });
+    this.store.restore(store);
+    this.members.restore(members);
     this.onMembershipChange();
   }
+}
+
+function splitSnapshot(data: Uint8Array): { store: Uint8Array; members: PlainValue } {
+  if (data.length < snapshotHeadBytes) throw new ValueCodecError('member snapshot shorter than its head');
+  const membersBytes = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(1, true);
+  const storeStart = snapshotHeadBytes + membersBytes;
+  if (storeStart > data.length) throw new ValueCodecError('member snapshot truncated in its membership');
+  return { members: decodeValue(data.subarray(snapshotHeadBytes, storeStart)), store: data.subarray(storeStart) };
 }

@@ -122,14 +122,15 @@ class Encoder {
   }
 }
 
+/** Bytes a record's encoding adds to its key and value, at most: seven varints (one signed) and a flag byte. */
+const recordOverheadBytesMax = 52;
+
 /**
  * The encoding of a snapshot captured at one instant, done a slice of records at a time so that a big store
  * never holds the event loop for long. The capture owns a copy of the revision log's record list (records
  * themselves are immutable: compaction only flags them and drops them from the store's list), the leases and
  * the alarms, so writes and compactions made after the capture do not change what it encodes.
  */
-/** Bytes a record's encoding adds to its key and value, at most: seven varints (one signed) and a flag byte. */
-const recordOverheadBytesMax = 52;
 
 export class SnapshotEncoding {
   readonly #encoder: Encoder;
@@ -168,11 +169,7 @@ export class SnapshotEncoding {
     encoder.varint(log.length);
   }
 
-  /** The records encoded so far, out of `recordCount`. */
-  get recordsEncoded(): number {
-    return this.#next;
-  }
-
+  /** The records the capture holds. */
   get recordCount(): number {
     return this.#log.length;
   }

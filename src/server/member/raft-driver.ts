@@ -81,7 +81,7 @@ export const waitingRequestsMax = 100_000;
  */
 export const requestIdBytes = 8;
 /**
- * Records a background snapshot encodes per turn of the event loop: about a millisecond of work for small
+ * Records a background snapshot encodes per turn of the event loop: 1-2 ms of work for small
  * values, so requests and heartbeats wait at most that long behind it.
  */
 export const snapshotRecordsPerSlice = 1_024;

@@ -193,10 +193,14 @@ test('a proposal forwarded to a leader that died fails with a timeout naming the
     for (const id of [1, 2, 3]) await cluster.start(id);
     const leader = await cluster.leader();
     const follower = [1, 2, 3].find((id) => id !== leader)!;
-    await cluster.stop(leader);
-    // The follower still believes in the old leader: it forwards the proposal, which is lost.
-    const outcome = await cluster.drivers.get(follower)!.propose(encode('lost'), AbortSignal.timeout(30_000)).then(
+    // The leader is cut off first and the proposal made at once, while the follower still believes in the
+    // leader: it forwards the proposal, which is lost. (Proposing after the stop raced the follower's election
+    // timeout on a loaded machine: a follower that had already campaigned dropped it with "no leader".)
+    cluster.down.add(leader);
+    const pending = cluster.drivers.get(follower)!.propose(encode('lost'), AbortSignal.timeout(30_000)).then(
       () => null, (error: Error & { code?: string }) => error);
+    await cluster.stop(leader);
+    const outcome = await pending;
     assert.ok(outcome !== null, 'the lost proposal does not succeed');
     assert.equal(outcome.code, 'DRIVER_TIMEOUT');
     assert.match(outcome.message, /^etcdserver: request timed out, possibly due to previous leader failure$/);

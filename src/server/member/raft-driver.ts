@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ConfChange, type ConfState, EntryType, MemoryStorage, type Message, type NodeId, RaftNode, type Ready,
-  type ReadState, type Snapshot, contextKey, decodeConfChange,
+  type ReadState, Role, type Snapshot, contextKey, decodeConfChange,
 } from '../../raft/index.ts';
 import {
   Wal, type StorageLogger, type WalStatistics, loadNewestSnapshotFile, purgeSnapshotFiles, saveSnapshotFile,
@@ -368,11 +368,13 @@ export class RaftDriver {
       this.#options.metrics?.observeReady(ready);
       // The leader's appends leave before its own fsync (thesis §10.2.1): they do not promise anything.
       this.#options.transport.send(ready.messages);
-      // Committed entries are already durable on a quorum, so they are applied while this member's own write
-      // runs (as etcd's apply loop does): the write is started, the entries applied, then the write awaited.
-      // Only a snapshot to install must come first. The state machine lives in memory, so a crash before the
-      // write completes loses nothing that recovery would not rebuild.
-      const applyFirst = ready.snapshot === null;
+      // Committed entries are already durable on a quorum, so the leader applies them while its own write
+      // runs (as etcd's apply loop does): the write is started, the entries applied (clients answered), then
+      // the write awaited. The state machine lives in memory, so a crash before the write completes loses
+      // nothing that recovery would not rebuild. A follower acknowledges first and applies after: its
+      // acknowledgement is what the leader's commit waits for, and nobody waits for its apply. A snapshot to
+      // install comes before anything is applied.
+      const applyFirst = ready.snapshot === null && this.node.role === Role.Leader;
       const persisted = this.#persist(ready);
       if (applyFirst) this.#apply(ready);
       await persisted;

@@ -24,15 +24,19 @@ class ListMachine implements StateMachine {
   }
 }
 
-/** A list machine whose snapshots stay unencoded until the test opens the gate; it notes each capture's size. */
+/**
+ * A list machine whose snapshots stay unencoded until the test lets them through (the first `gate.released`
+ * captures); it notes each capture's size.
+ */
 class GatedListMachine extends ListMachine {
-  constructor(readonly gate: { open: boolean }, readonly captures: number[]) {
+  constructor(readonly gate: { released: number }, readonly captures: number[]) {
     super();
   }
   override captureSnapshot(): SnapshotCapture {
     const inner = super.captureSnapshot();
+    const ordinal = this.captures.length;
     this.captures.push(this.values.length);
-    return { encodeSome: () => this.gate.open, finish: () => inner.finish() };
+    return { encodeSome: () => ordinal < this.gate.released, finish: () => inner.finish() };
   }
 }
 
@@ -151,7 +155,7 @@ test('a stopped leader is replaced, and restarted it recovers from its WAL and c
 
 test('a snapshot is encoded in the background: proposals commit meanwhile, and it holds the state as of its capture', { timeout: 30_000 }, async () => {
   const root = await mkdtemp(join(tmpdir(), 'keel-driver-snapshot-'));
-  const gate = { open: false };
+  const gate = { released: 0 };
   const captures = new Map<number, number[]>();
   let starting = 0;
   const cluster = new Cluster(root, 20, 5, undefined, () => {
@@ -164,23 +168,58 @@ test('a snapshot is encoded in the background: proposals commit meanwhile, and i
     for (const id of [1, 2, 3]) await cluster.start(id);
     const leader = await cluster.leader();
     const driver = cluster.drivers.get(leader)!;
-    for (let i = 0; i < 25; i++) await driver.propose(encode(`a${i}`), AbortSignal.timeout(5000));
+    for (let i = 0; i < 40; i++) await driver.propose(encode(`a${i}`), AbortSignal.timeout(5000));
     await cluster.waitFor(() => captures.get(leader)!.length > 0, 'the leader to capture a snapshot');
     const captured = captures.get(leader)![0]!;
     const snapshotIndexBefore = driver.storage.snapshot().metadata.index;
     // The capture is still unencoded, yet the Ready loop goes on: these commit and apply.
     for (let i = 0; i < 10; i++) await driver.propose(encode(`b${i}`), AbortSignal.timeout(5000));
-    assert.equal(cluster.machines.get(leader)!.values.length, 35);
+    assert.equal(cluster.machines.get(leader)!.values.length, 50);
     assert.equal(driver.storage.snapshot().metadata.index, snapshotIndexBefore, 'nothing is saved before the encoding ends');
     assert.equal(captures.get(leader)!.length, 1, 'one background snapshot at a time');
-    gate.open = true;
+    gate.released = 1; // the first capture only: a later one stays unsaved, so the saved snapshot is the first
     await cluster.waitFor(() => driver.storage.snapshot().metadata.index > snapshotIndexBefore, 'the snapshot to be saved');
     const restored = new ListMachine();
     restored.restore(driver.storage.snapshot().data);
     assert.equal(restored.values.length, captured, 'the snapshot holds the state as of its capture, not the later applies');
     assert.deepEqual(restored.values, cluster.machines.get(leader)!.values.slice(0, captured));
   } finally {
-    gate.open = true;
+    await cluster.stopAll();
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('members take turns to snapshot: each every snapshotEntries, at its own phase', { timeout: 30_000 }, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'keel-driver-turns-'));
+  const gate = { released: Number.POSITIVE_INFINITY };
+  const captures = new Map<number, number[]>();
+  let starting = 0;
+  const cluster = new Cluster(root, 30, 5, undefined, () => {
+    starting++;
+    const list: number[] = [];
+    captures.set(starting, list);
+    return new GatedListMachine(gate, list);
+  });
+  try {
+    for (const id of [1, 2, 3]) await cluster.start(id);
+    const leader = await cluster.leader();
+    for (let i = 0; i < 200; i++) await cluster.drivers.get(leader)!.propose(encode(`v${i}`), AbortSignal.timeout(5000));
+    await cluster.waitFor(() => [1, 2, 3].every((id) => captures.get(id)!.length >= 5), 'five snapshots on every member');
+    // Phases 0, 10 and 20 entries apart (S / 3), give or take the odd entry applied in the same Ready.
+    const firsts = [1, 2, 3].map((id) => captures.get(id)![0]!).sort((left, right) => left - right);
+    assert.ok(firsts[1]! - firsts[0]! >= 6 && firsts[2]! - firsts[1]! >= 6, `the members snapshot at different points: ${firsts.join(', ')}`);
+    // Each at least S / 2 after its last (a snapshot still being saved can push the next one back) and every
+    // S entries on average.
+    for (const id of [1, 2, 3]) {
+      const sizes = captures.get(id)!;
+      for (let index = 1; index < sizes.length; index++) {
+        const gap = sizes[index]! - sizes[index - 1]!;
+        assert.ok(gap >= 15 && gap < 45, `member ${id}: ${sizes.join(', ')}`);
+      }
+      const average = (sizes[sizes.length - 1]! - sizes[1]!) / (sizes.length - 2);
+      assert.ok(average >= 25 && average <= 35, `member ${id} snapshots every 30 entries on average: ${sizes.join(', ')}`);
+    }
+  } finally {
     await cluster.stopAll();
     await rm(root, { recursive: true, force: true });
   }
@@ -195,7 +234,9 @@ test('a proposal forwarded to a leader that died fails with a timeout naming the
     const follower = [1, 2, 3].find((id) => id !== leader)!;
     // The leader is cut off first and the proposal made at once, while the follower still believes in the
     // leader: it forwards the proposal, which is lost. (Proposing after the stop raced the follower's election
-    // timeout on a loaded machine: a follower that had already campaigned dropped it with "no leader".)
+    // timeout on a loaded machine, and right after the election a follower may not know the leader yet: either
+    // way it dropped the proposal with "no leader".)
+    await cluster.waitFor(() => cluster.drivers.get(follower)!.node.lead === leader, 'the follower to know the leader');
     cluster.down.add(leader);
     const pending = cluster.drivers.get(follower)!.propose(encode('lost'), AbortSignal.timeout(30_000)).then(
       () => null, (error: Error & { code?: string }) => error);

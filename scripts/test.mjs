@@ -15,9 +15,5 @@ function find(dir, out) {
 const only = process.argv.slice(2);
 // Arguments may be files or folders (every test file under a folder runs).
 const files = only.length > 0 ? only.flatMap((path) => (statSync(path).isDirectory() ? find(path, []).sort() : [path])) : find('test', []).sort();
-// --test-force-exit: a file's process ends once its tests have. On a loaded machine the etcd3 npm client
-// (grpc-js) test's process sometimes stayed up after its test had passed, with nothing but stdio and unref'd
-// timers left, until the file timed out (about 1 run in 5 under two busy cores, this code and the code before
-// this stop alike).
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-force-exit', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
 process.exitCode = result.status ?? 1;

@@ -153,17 +153,21 @@ test('a stopped leader is replaced, and restarted it recovers from its WAL and c
   }
 });
 
+/** A cluster of gated list machines; `captures` has each member's capture sizes, by member ID (started in order). */
+function gatedCluster(root: string, snapshotEntries: number, gate: { released: number }): { cluster: Cluster; captures: Map<number, number[]> } {
+  const captures = new Map<number, number[]>();
+  const cluster = new Cluster(root, snapshotEntries, 5, undefined, () => {
+    const list: number[] = [];
+    captures.set(captures.size + 1, list);
+    return new GatedListMachine(gate, list);
+  });
+  return { cluster, captures };
+}
+
 test('a snapshot is encoded in the background: proposals commit meanwhile, and it holds the state as of its capture', { timeout: 30_000 }, async () => {
   const root = await mkdtemp(join(tmpdir(), 'keel-driver-snapshot-'));
   const gate = { released: 0 };
-  const captures = new Map<number, number[]>();
-  let starting = 0;
-  const cluster = new Cluster(root, 20, 5, undefined, () => {
-    starting++;
-    const list: number[] = [];
-    captures.set(starting, list);
-    return new GatedListMachine(gate, list);
-  });
+  const { cluster, captures } = gatedCluster(root, 20, gate);
   try {
     for (const id of [1, 2, 3]) await cluster.start(id);
     const leader = await cluster.leader();
@@ -191,15 +195,7 @@ test('a snapshot is encoded in the background: proposals commit meanwhile, and i
 
 test('members take turns to snapshot: each every snapshotEntries, at its own phase', { timeout: 30_000 }, async () => {
   const root = await mkdtemp(join(tmpdir(), 'keel-driver-turns-'));
-  const gate = { released: Number.POSITIVE_INFINITY };
-  const captures = new Map<number, number[]>();
-  let starting = 0;
-  const cluster = new Cluster(root, 30, 5, undefined, () => {
-    starting++;
-    const list: number[] = [];
-    captures.set(starting, list);
-    return new GatedListMachine(gate, list);
-  });
+  const { cluster, captures } = gatedCluster(root, 30, { released: Number.POSITIVE_INFINITY });
   try {
     for (const id of [1, 2, 3]) await cluster.start(id);
     const leader = await cluster.leader();

@@ -14,7 +14,7 @@
  * Leader-local lease timing is not part of it. Attached keys are not either: they follow from the live
  * records' lease fields, as etcd rebuilds them.
  */
-import { bytesToKey } from './_bytes.ts';
+import { bytesToKey, emptyBytes } from './_bytes.ts';
 import { Crc32c, crc32c } from './_hash.ts';
 import type { RevisionRecord } from './_key-index.ts';
 import { assert, KvError } from './errors.ts';
@@ -159,7 +159,7 @@ export class SnapshotEncoding {
       for (const record of log) keyAndValueBytes += record.keyIndex.keyBytes.length + record.value.length;
     }
     const capacityBytes = 128 + 32 * leases.length + 24 * alarms.length + recordOverheadBytesMax * log.length + keyAndValueBytes;
-    const encoder = new Encoder(capacityBytes, options.prefix ?? new Uint8Array(0));
+    const encoder = new Encoder(capacityBytes, options.prefix ?? emptyBytes);
     this.#encoder = encoder;
     for (const byte of magic) encoder.byte(byte);
     encoder.byte(formatVersion);

@@ -6,7 +6,7 @@ import { ClientError, KeelClient } from '../../client/index.ts';
 import type {
   HeaderInfo, MemberBackend, MemberInfo, MemberStatus, ReplicatedRequest, ReplicatedResponse,
 } from './backend.ts';
-import { DriverError, type DriverTransport, RaftDriver, requestIdBytes, snapshotRecordsPerSlice } from './raft-driver.ts';
+import { DriverError, type DriverTransport, RaftDriver, requestIdBytes, encodeInSlices } from './raft-driver.ts';
 import { type MemberAnnouncement, MemberRegistry, StoreMachine, memberIdOf } from './store-machine.ts';
 import { encodeCommand } from './_command-codec.ts';
 import { encodeValue, type PlainValue } from './_value-codec.ts';
@@ -354,12 +354,8 @@ export class Member implements MemberBackend {
   async *snapshot(signal: AbortSignal): AsyncIterable<Uint8Array> {
     await this.readBarrier(signal);
     // Captured at the read barrier, encoded a slice per turn so that a big store does not stall the member.
-    const encoding = this.store.captureSnapshot();
-    while (!encoding.encodeSome(snapshotRecordsPerSlice)) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (signal.aborted) return;
-    }
-    const bytes = encoding.finish();
+    const bytes = await encodeInSlices(this.store.captureSnapshot(), () => signal.aborted);
+    if (bytes === null) return;
     for (let offset = 0; offset < bytes.length; offset += snapshotChunkBytes) {
       if (signal.aborted) return;
       yield bytes.subarray(offset, Math.min(bytes.length, offset + snapshotChunkBytes));

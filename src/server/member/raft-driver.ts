@@ -84,7 +84,19 @@ export const requestIdBytes = 8;
  * Records a background snapshot encodes per turn of the event loop: 1-2 ms of work for small
  * values, so requests and heartbeats wait at most that long behind it.
  */
-export const snapshotRecordsPerSlice = 1_024;
+const snapshotRecordsPerSlice = 1_024;
+
+/**
+ * Encodes a captured snapshot `snapshotRecordsPerSlice` records per event-loop turn. Resolves to the bytes,
+ * or to null if `abandoned()` turned true between two slices.
+ */
+export async function encodeInSlices(capture: SnapshotCapture, abandoned: () => boolean): Promise<Uint8Array | null> {
+  while (!capture.encodeSome(snapshotRecordsPerSlice)) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (abandoned()) return null;
+  }
+  return capture.finish();
+}
 
 export class DriverError extends Error {
   constructor(readonly code: 'DRIVER_DROPPED' | 'DRIVER_TOO_MANY_REQUESTS' | 'DRIVER_STOPPED' | 'DRIVER_ABORTED' | 'DRIVER_TIMEOUT', message: string) {
@@ -481,7 +493,6 @@ export class RaftDriver {
    */
   #maybeSnapshot(): void {
     if (this.#snapshotting !== null || this.#appliedIndex < this.#nextSnapshotAt()) return;
-    this.#snapshotAt = null;
     const index = this.#appliedIndex;
     const capture = this.#options.stateMachine.captureSnapshot();
     const confState = this.node.status().confState;
@@ -501,8 +512,10 @@ export class RaftDriver {
     if (this.#snapshotAt !== null) return this.#snapshotAt;
     const entries = this.#options.snapshotEntries;
     const voters = [...this.node.status().confState.voters].sort((left, right) => left - right);
+    // A learner (not among the voters) takes the slot after them.
     const rank = voters.indexOf(this.#options.memberId);
-    const phase = Math.floor(((rank < 0 ? voters.length : rank) * entries) / Math.max(1, voters.length + (rank < 0 ? 1 : 0)));
+    const slot = rank < 0 ? voters.length : rank;
+    const phase = Math.floor((slot * entries) / (rank < 0 ? voters.length + 1 : voters.length));
     const earliest = this.#snapshotIndex + Math.ceil(entries / 2);
     this.#snapshotAt = Math.ceil((earliest - phase) / entries) * entries + phase;
     return this.#snapshotAt;
@@ -510,15 +523,14 @@ export class RaftDriver {
 
   async #saveSnapshot(index: number, confState: ConfState, capture: SnapshotCapture): Promise<void> {
     const startedAtMs = this.#options.now();
-    while (!capture.encodeSome(snapshotRecordsPerSlice)) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.#stopped) return;
-    }
-    const snapshot = this.storage.createSnapshot(index, confState, capture.finish());
+    const data = await encodeInSlices(capture, () => this.#stopped);
+    if (data === null) return;
+    const snapshot = this.storage.createSnapshot(index, confState, data);
     await saveSnapshotFile(this.#snapshotDirectory, snapshot, { logger: this.#options.logger });
     await this.#wal.saveSnapshotMarker({ index, term: snapshot.metadata.term });
     this.#options.metrics?.snapshotSaved(this.#options.now() - startedAtMs);
     this.#snapshotIndex = index;
+    this.#snapshotAt = null;
     const compactTo = index - this.#options.compactionTailEntries;
     if (compactTo > this.storage.firstIndex()) {
       this.storage.compact(compactTo);

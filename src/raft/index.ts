@@ -7,6 +7,6 @@ export { encodeConfChange, decodeConfChange, CodecError } from './codec.ts';
 export { bugNames, isBugName, validateConfig, defaultConfig, ConfigError, type BugName, type Config, type ConfigInput } from './config.ts';
 export { ConfChangeError } from './confchange.ts';
 export { InvariantError } from './assert.ts';
-export { describeMessage } from './message.ts';
+export { coalesceMessages, describeMessage } from './message.ts';
 export { contextKey } from './read-only.ts';
 export * from './types.ts';

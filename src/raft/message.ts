@@ -1,4 +1,5 @@
-import { type Message, MessageType, None } from './types.ts';
+import { entrySizeBytes } from './storage.ts';
+import { type Entry, type Message, MessageType, None } from './types.ts';
 
 const noEntries: readonly never[] = Object.freeze([]);
 
@@ -49,4 +50,66 @@ export function describeMessage(m: Message): string {
   else if (m.type === MessageType.VoteResp || m.type === MessageType.PreVoteResp) text += m.reject ? ' rejected' : ' granted';
   else if (m.type === MessageType.Snap) text += ` snap=${m.snapshot?.metadata.index}/${m.snapshot?.metadata.term}`;
   return text;
+}
+
+/**
+ * Merges what one batch of outgoing messages says twice to the same peer, for the wire. Per peer, the order
+ * of what remains is the order given; between peers nothing is promised, as on any transport.
+ *
+ * - Two appends to a peer with nothing else to it in between, where the second continues the first (its
+ *   previous entry is the first's last), become one: the entries of both, the later commit index. The
+ *   leader sends an empty append whenever its commit index moves, and then one with the entries proposed
+ *   in the same turn: under load half of its appends were those, each answered on its own.
+ *   Merged entries stay within `maxBytes` (the core's `maxSizePerMsgBytes`); an empty append always merges.
+ * - Two acceptances of appends to the same peer in the same term, with nothing else to it in between,
+ *   become the later one when it acknowledges at least as much: an acknowledgement of index i says the
+ *   follower holds everything up to i, so the earlier one adds nothing. Rejections are kept.
+ *
+ * Returns `messages` itself when nothing merges.
+ */
+export function coalesceMessages(messages: readonly Message[], maxBytes: number): readonly Message[] {
+  if (messages.length < 2) return messages;
+  let merged: Message[] | null = null;
+  /** Per peer, the position in `merged` of the last message to it. */
+  const lastTo = new Map<number, number>();
+  for (let index = 0; index < messages.length; index++) {
+    const m = messages[index] as Message;
+    const position = lastTo.get(m.to);
+    if (position !== undefined) {
+      const output: Message[] = merged ?? messages.slice(0, index);
+      const combined = combine(output[position] as Message, m, maxBytes);
+      if (combined !== null) {
+        output[position] = combined;
+        merged = output;
+        continue;
+      }
+    }
+    if (merged !== null) merged.push(m);
+    lastTo.set(m.to, (merged === null ? index : merged.length - 1));
+  }
+  return merged ?? messages;
+}
+
+function combine(first: Message, second: Message, maxBytes: number): Message | null {
+  if (first.type !== second.type || first.term !== second.term) return null;
+  if (first.type === MessageType.App) {
+    const last: Entry | undefined = first.entries[first.entries.length - 1];
+    const lastIndex = last === undefined ? first.index : last.index;
+    const lastTerm = last === undefined ? first.logTerm : last.term;
+    if (second.index !== lastIndex || second.logTerm !== lastTerm) return null;
+    if (first.entries.length > 0 && second.entries.length > 0 && bytesOf(first.entries) + bytesOf(second.entries) > maxBytes) return null;
+    const entries = second.entries.length === 0 ? first.entries : first.entries.length === 0 ? second.entries : [...first.entries, ...second.entries];
+    return { ...first, entries, commit: Math.max(first.commit, second.commit) };
+  }
+  if (first.type === MessageType.AppResp) {
+    if (first.reject || second.reject || second.index < first.index) return null;
+    return second;
+  }
+  return null;
+}
+
+function bytesOf(entries: readonly Entry[]): number {
+  let bytes = 0;
+  for (const entry of entries) bytes += entrySizeBytes(entry);
+  return bytes;
 }

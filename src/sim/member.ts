@@ -1,6 +1,6 @@
 import {
   type ConfChange, type ConfState, type Entry, EntryType, type Message, type MemoryStorage, type NodeId, RaftNode, type Ready,
-  type ReadState, Role, decodeConfChange,
+  type ReadState, Role, coalesceMessages, decodeConfChange,
 } from '../raft/index.ts';
 import { assert } from './assert.ts';
 import type { Checkers } from './checkers/index.ts';
@@ -210,7 +210,7 @@ export class Member {
       if (this.#inFlight !== null || !raft.hasReady()) return;
       const ready = raft.ready();
       this.#observeReady(raft, ready);
-      for (const m of ready.messages) this.#environment.sendPeer(this.id, m);
+      for (const m of coalesceMessages(ready.messages, this.#environment.options.core.maxSizePerMsgBytes)) this.#environment.sendPeer(this.id, m);
       if (ready.snapshot === null && ready.entries.length === 0 && ready.hardState === null) {
         this.#finish(ready);
         continue;
@@ -252,7 +252,7 @@ export class Member {
   #finish(ready: Ready): void {
     const raft = this.#requireRaft();
     if (ready.snapshot !== null) this.#installSnapshot(ready);
-    for (const m of ready.messagesAfterPersist) {
+    for (const m of coalesceMessages(ready.messagesAfterPersist, this.#environment.options.core.maxSizePerMsgBytes)) {
       if (m.to === this.id) raft.step(m);
       else this.#environment.sendPeer(this.id, m);
     }

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ConfChange, type ConfState, EntryType, MemoryStorage, type Message, type NodeId, RaftNode, type Ready,
-  type ReadState, Role, type Snapshot, contextKey, decodeConfChange,
+  type ReadState, Role, type Snapshot, coalesceMessages, contextKey, decodeConfChange, defaultConfig,
 } from '../../raft/index.ts';
 import {
   Wal, type StorageLogger, type WalStatistics, loadNewestSnapshotFile, purgeSnapshotFiles, saveSnapshotFile,
@@ -381,7 +381,7 @@ export class RaftDriver {
       const ready = this.node.ready();
       this.#options.metrics?.observeReady(ready);
       // The leader's appends leave before its own fsync (thesis §10.2.1): they do not promise anything.
-      this.#options.transport.send(ready.messages);
+      this.#options.transport.send(coalesceMessages(ready.messages, defaultConfig.maxSizePerMsgBytes));
       // Committed entries are already durable on a quorum, so the leader applies them while its own write
       // runs (as etcd's apply loop does): the write is started, the entries applied (clients answered), then
       // the write awaited. The state machine lives in memory, so a crash before the write completes loses
@@ -441,7 +441,7 @@ export class RaftDriver {
       if (message.to === this.#options.memberId) this.node.step(message);
       else remote.push(message);
     }
-    this.#options.transport.send(remote);
+    this.#options.transport.send(coalesceMessages(remote, defaultConfig.maxSizePerMsgBytes));
   }
 
   #apply(ready: Ready): void {

@@ -6,6 +6,9 @@
 import { emptyBytes } from './_bytes.ts';
 import { assert } from './errors.ts';
 
+/** V8 keeps a typed array of at most this many bytes on its heap (V8_TYPED_ARRAY_MAX_SIZE_IN_HEAP). */
+const viewBytesMax = 64;
+
 export class RevisionRecord {
   readonly keyIndex: KeyIndex;
   readonly mainRevision: number;
@@ -14,21 +17,44 @@ export class RevisionRecord {
   readonly createRevision: number;
   /** 0 for a tombstone. */
   readonly version: number;
-  readonly value: Uint8Array;
   readonly lease: number;
-  readonly tombstone: boolean;
   /** Set when compaction drops the record; the store then removes it from the revision log. */
   compacted = false;
+  /**
+   * A value longer than {@link viewBytesMax} is kept as its buffer and a range of it, not as a view: the
+   * buffer is the Raft entry's the value arrived in (or the value's own copy), which lives anyway, while a
+   * view is one more object of 96 bytes per revision for every scavenge and full collection to copy and
+   * mark. `value` makes a view when asked (a read, a hash, a snapshot). A shorter value keeps its view
+   * (`#valueView`): V8 holds small typed arrays on its heap, and asking one for its buffer would move its
+   * bytes off the heap into a new allocation.
+   */
+  readonly #valueView: Uint8Array | null;
+  readonly #valueBuffer: ArrayBufferLike | null;
+  readonly #valueOffset: number;
+  readonly valueLength: number;
 
   constructor(keyIndex: KeyIndex, mainRevision: number, subRevision: number, fields: RecordFields | null) {
     this.keyIndex = keyIndex;
     this.mainRevision = mainRevision;
     this.subRevision = subRevision;
-    this.tombstone = fields === null;
     this.createRevision = fields === null ? 0 : fields.createRevision;
     this.version = fields === null ? 0 : fields.version;
-    this.value = fields === null ? emptyBytes : fields.value;
     this.lease = fields === null ? 0 : fields.lease;
+    const value = fields === null ? emptyBytes : fields.value;
+    const small = value.byteLength <= viewBytesMax;
+    this.#valueView = small ? value : null;
+    this.#valueBuffer = small ? null : value.buffer;
+    this.#valueOffset = small ? 0 : value.byteOffset;
+    this.valueLength = value.byteLength;
+  }
+
+  get tombstone(): boolean {
+    return this.version === 0;
+  }
+
+  /** The value (empty for a tombstone), to read, never to write. */
+  get value(): Uint8Array {
+    return this.#valueView ?? new Uint8Array(this.#valueBuffer!, this.#valueOffset, this.valueLength);
   }
 
   /** Orders records by (main, sub) revision. */

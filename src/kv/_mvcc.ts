@@ -14,7 +14,7 @@ export const initialRevision = 1;
 export const initialCompactRevision = -1;
 
 export function recordSizeBytes(record: RevisionRecord): number {
-  return kvOverheadBytes + record.keyIndex.key.length + record.value.length;
+  return kvOverheadBytes + record.keyIndex.key.length + record.valueLength;
 }
 
 export class Mvcc {

@@ -156,7 +156,7 @@ export class SnapshotEncoding {
     let keyAndValueBytes = options.keyAndValueBytes;
     if (keyAndValueBytes === undefined) {
       keyAndValueBytes = 0;
-      for (const record of log) keyAndValueBytes += record.keyIndex.keyBytes.length + record.value.length;
+      for (const record of log) keyAndValueBytes += record.keyIndex.keyBytes.length + record.valueLength;
     }
     const capacityBytes = 128 + 32 * leases.length + 24 * alarms.length + recordOverheadBytesMax * log.length + keyAndValueBytes;
     const encoder = new Encoder(capacityBytes, options.prefix ?? emptyBytes);

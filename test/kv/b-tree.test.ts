@@ -38,6 +38,44 @@ test('a B-tree matches a sorted-array reference under random inserts, deletes an
   }
 });
 
+test('get agrees with a reference when lookups, inserts and deletes of a few keys interleave', () => {
+  // Few keys, so the same key is looked up again right after it is set, replaced or deleted, and a
+  // delete of one key falls between two lookups of another.
+  const random = seededRandom(9);
+  const tree = new BTreeMap<number>();
+  const reference = new Map<string, number>();
+  for (let step = 0; step < 20_000; step++) {
+    const key = `k${Math.floor(random() * 8)}`;
+    const choice = random();
+    if (choice < 0.3) {
+      tree.set(key, step);
+      reference.set(key, step);
+    } else if (choice < 0.45) {
+      assert.equal(tree.delete(key), reference.delete(key), `delete ${key} at step ${step}`);
+    } else {
+      assert.equal(tree.get(key), reference.get(key), `get ${key} at step ${step}`);
+    }
+  }
+});
+
+test('past its key limit the exact-lookup map is dropped and lookups descend the tree', () => {
+  const random = seededRandom(11);
+  const tree = new BTreeMap<number>({ exactKeysMax: 50 });
+  const reference = new Map<string, number>();
+  for (let step = 0; step < 4000; step++) {
+    const key = `k${Math.floor(random() * 200)}`;
+    if (random() < 0.7) {
+      tree.set(key, step);
+      reference.set(key, step);
+    } else {
+      assert.equal(tree.delete(key), reference.delete(key));
+    }
+    assert.equal(tree.get(key), reference.get(key), `step ${step}`);
+    if (step % 500 === 0) tree.checkInvariants();
+  }
+  for (const [key, value] of reference) assert.equal(tree.get(key), value);
+});
+
 test('marked counts over any range match a reference through inserts, marks and deletes', () => {
   for (const seed of [4, 5]) {
     const random = seededRandom(seed);

@@ -95,6 +95,7 @@ test('a store that adopts request bytes keeps arrays that pin little, and copies
   store.put({ key: entry.subarray(10, 13), value: entry.subarray(20, 276) });
   const own = store.range({ key: bytes('own') }).kvs[0]!;
   assert.equal(own.value.buffer, entry.buffer, 'the value is kept, not copied');
+  assert.deepEqual([own.value.byteOffset, own.value.length, own.value.every((byte) => byte === 7)], [20, 256, true], 'the same range of it');
   assert.notEqual(own.key.buffer, entry.buffer, 'a 3-byte key is copied: it would pin the 300-byte entry for the key\'s whole life');
   assert.equal(Object.getPrototypeOf(own.value), Uint8Array.prototype);
   // A view into a 64 KiB buffer (a socket or WAL read buffer) is copied: keeping it would pin 64 KiB.

@@ -13,7 +13,7 @@ import {
   deleteRangeRequestFromProto, deleteRangeResponseToProto, putRequestFromProto, putResponseToProto, rangeRequestFromProto,
   rangeResponseToProto, responseHeader, txnRequestFromProto, txnResponseToProto,
 } from './_convert.ts';
-import { requestTooLarge, translatingErrors } from './_errors.ts';
+import { replying, requestTooLarge, translatingErrors } from './_errors.ts';
 import type { ResolvedApiOptions } from './options.ts';
 
 /**
@@ -27,6 +27,10 @@ export function kvService(backend: MemberBackend, options: ResolvedApiOptions): 
     // etcd measures the marshalled raft request (processInternalRaftRequestOnce); the wire request is its bulk.
     if (encodedBytes > options.requestBytesMax) throw requestTooLarge();
   };
+  // The replies are made once per service, not per call.
+  const putReply = (response: kv.PutResponse) => putResponseToProto(response, responseHeader(backend.header(), response.header.revision));
+  const deleteRangeReply = (response: kv.DeleteRangeResponse) => deleteRangeResponseToProto(response, responseHeader(backend.header(), response.header.revision));
+  const txnReply = (response: kv.TxnResponse) => txnResponseToProto(response, responseHeader(backend.header(), response.header.revision));
   return {
     Range: (wire, context) => translatingErrors(async () => {
       const request = rangeRequestFromProto(wire);
@@ -35,26 +39,23 @@ export function kvService(backend: MemberBackend, options: ResolvedApiOptions): 
       const response = backend.store.range(request);
       return rangeResponseToProto(response, responseHeader(backend.header(), response.header.revision));
     }),
-    Put: (wire, context) => translatingErrors(async () => {
+    Put: (wire, context) => replying(() => {
       const request = putRequestFromProto(wire);
       validatePutRequest(request);
       checkSize(context.requestBytes);
-      const response = await backend.propose({ kind: 'put', request }, context.cancellation);
-      return putResponseToProto(response, responseHeader(backend.header(), response.header.revision));
-    }),
-    DeleteRange: (wire, context) => translatingErrors(async () => {
+      return backend.propose({ kind: 'put', request }, context.cancellation);
+    }, putReply),
+    DeleteRange: (wire, context) => replying(() => {
       const request = deleteRangeRequestFromProto(wire);
       validateDeleteRangeRequest(request);
       checkSize(context.requestBytes);
-      const response = await backend.propose({ kind: 'deleteRange', request }, context.cancellation);
-      return deleteRangeResponseToProto(response, responseHeader(backend.header(), response.header.revision));
-    }),
-    Txn: (wire, context) => translatingErrors(async () => {
+      return backend.propose({ kind: 'deleteRange', request }, context.cancellation);
+    }, deleteRangeReply),
+    Txn: (wire, context) => replying(() => {
       const request = txnRequestFromProto(wire);
       validateTxnRequest(request);
-      const response = isReadOnly(request) ? await readOnlyTxn(backend, wire, request, context) : await proposeTxn(backend, wire, request, context, checkSize);
-      return txnResponseToProto(response, responseHeader(backend.header(), response.header.revision));
-    }),
+      return isReadOnly(request) ? readOnlyTxn(backend, wire, request, context) : proposeTxn(backend, wire, request, context, checkSize);
+    }, txnReply),
     Compact: (wire, context) => translatingErrors(async () => {
       checkSize(context.requestBytes);
       const response = await backend.propose({ kind: 'compaction', request: { revision: wire.revision, physical: wire.physical } }, context.cancellation);
@@ -69,7 +70,7 @@ async function readOnlyTxn(backend: MemberBackend, wire: WireTxnRequest, request
   return backend.store.txn(request);
 }
 
-async function proposeTxn(backend: MemberBackend, wire: WireTxnRequest, request: kv.TxnRequest, context: CallContext, checkSize: (bytes: number) => void): Promise<kv.TxnResponse> {
+function proposeTxn(backend: MemberBackend, wire: WireTxnRequest, request: kv.TxnRequest, context: CallContext, checkSize: (bytes: number) => void): Promise<kv.TxnResponse> {
   checkSize(context.requestBytes);
   return backend.propose({ kind: 'txn', request }, context.cancellation);
 }

@@ -217,13 +217,24 @@ export class Member implements MemberBackend {
     return { clusterId: this.clusterId, memberId: BigInt(this.id), revision: this.store.revision, raftTerm: this.#driver?.node.term ?? 0 };
   }
 
-  async propose<K extends ReplicatedRequest['kind']>(request: ReplicatedRequest & { kind: K }, signal: Cancellation): Promise<ReplicatedResponse<K>> {
+  propose<K extends ReplicatedRequest['kind']>(request: ReplicatedRequest & { kind: K }, signal: Cancellation): Promise<ReplicatedResponse<K>> {
+    let pending: Promise<unknown>;
     try {
-      return (await this.#driver.propose(encodeCommand(request, requestIdBytes), signal)) as ReplicatedResponse<K>;
+      pending = this.#driver.propose(encodeCommand(request, requestIdBytes), signal);
     } catch (error) {
-      if (error instanceof DriverError) this.#options.metrics?.proposalFailed();
-      throw translate(error);
+      return Promise.reject(this.#proposalFailed(error));
     }
+    // A rejection handler made once per member: a write's only promise beyond the driver's own.
+    return pending.catch(this.#onProposalFailed) as Promise<ReplicatedResponse<K>>;
+  }
+
+  readonly #onProposalFailed = (error: unknown): never => {
+    throw this.#proposalFailed(error);
+  };
+
+  #proposalFailed(error: unknown): Error {
+    if (error instanceof DriverError) this.#options.metrics?.proposalFailed();
+    return translate(error);
   }
 
   async readBarrier(signal: Cancellation): Promise<void> {

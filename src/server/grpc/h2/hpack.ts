@@ -309,10 +309,13 @@ function huffmanDecode(source: Uint8Array, start: number, end: number, target: U
 // Dynamic table (RFC 7541 §2.3.2, §4)
 // ---------------------------------------------------------------------------------------------------------
 
-/** The decoder's dynamic table: a ring of entries, newest first, bounded in bytes. */
+/**
+ * The decoder's dynamic table: a ring of entries, newest first, bounded in bytes. Entries are kept as the
+ * pairs the decoder hands out, so an indexed field (most of a gRPC client's request headers after its
+ * first call) decodes to the table's own pair without allocating one.
+ */
 class DynamicTable {
-  private names: string[] = new Array<string>(16).fill('');
-  private values: string[] = new Array<string>(16).fill('');
+  private pairs: HeaderPair[] = new Array<HeaderPair>(16).fill(emptyPair);
   /** Slot of the newest entry. */
   private head = 0;
   private count = 0;
@@ -327,14 +330,9 @@ class DynamicTable {
     return this.count;
   }
 
-  /** The name of entry `index` (0 is the newest); the caller checks `index < length`. */
-  nameAt(index: number): string {
-    return this.names[(this.head + index) & (this.names.length - 1)]!;
-  }
-
-  /** The value of entry `index` (0 is the newest); the caller checks `index < length`. */
-  valueAt(index: number): string {
-    return this.values[(this.head + index) & (this.values.length - 1)]!;
+  /** Entry `index` (0 is the newest); the caller checks `index < length`. */
+  pairAt(index: number): HeaderPair {
+    return this.pairs[(this.head + index) & (this.pairs.length - 1)]!;
   }
 
   /** Changes the maximum size and evicts down to it (a dynamic table size update, RFC 7541 §4.3). */
@@ -344,45 +342,44 @@ class DynamicTable {
   }
 
   /** Adds an entry, evicting the oldest ones to make room; an entry larger than the table empties it (§4.4). */
-  add(name: string, value: string): void {
-    const size = name.length + value.length + entryOverheadBytes;
+  add(pair: HeaderPair): void {
+    const size = pairBytes(pair);
     if (size > this.bytesMax) {
       this.evictDownTo(0);
       return;
     }
     this.evictDownTo(this.bytesMax - size);
-    if (this.count === this.names.length) this.grow();
-    this.head = (this.head - 1) & (this.names.length - 1);
-    this.names[this.head] = name;
-    this.values[this.head] = value;
+    if (this.count === this.pairs.length) this.grow();
+    this.head = (this.head - 1) & (this.pairs.length - 1);
+    this.pairs[this.head] = pair;
     this.count++;
     this.bytes += size;
   }
 
   /** Evicts the oldest entries until the table holds at most `bytes`. */
   private evictDownTo(bytes: number): void {
-    const mask = this.names.length - 1;
+    const mask = this.pairs.length - 1;
     while (this.bytes > bytes) {
       const slot = (this.head + this.count - 1) & mask;
-      this.bytes -= this.names[slot]!.length + this.values[slot]!.length + entryOverheadBytes;
-      this.names[slot] = '';
-      this.values[slot] = '';
+      this.bytes -= pairBytes(this.pairs[slot]!);
+      this.pairs[slot] = emptyPair;
       this.count--;
     }
   }
 
   /** Doubles the ring (its length stays a power of two), moving the entries to slots 0.. in age order. */
   private grow(): void {
-    const names = new Array<string>(2 * this.names.length).fill('');
-    const values = new Array<string>(2 * this.values.length).fill('');
-    for (let index = 0; index < this.count; index++) {
-      names[index] = this.nameAt(index);
-      values[index] = this.valueAt(index);
-    }
-    this.names = names;
-    this.values = values;
+    const pairs = new Array<HeaderPair>(2 * this.pairs.length).fill(emptyPair);
+    for (let index = 0; index < this.count; index++) pairs[index] = this.pairAt(index);
+    this.pairs = pairs;
     this.head = 0;
   }
+}
+
+const emptyPair: HeaderPair = Object.freeze(['', '']) as HeaderPair;
+
+function pairBytes(pair: HeaderPair): number {
+  return pair[0].length + pair[1].length + entryOverheadBytes;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -466,7 +463,7 @@ export class HpackDecoder {
         header = this.readIndexedField();
       } else if (first >= 0x40) {
         header = this.readLiteralField(6);
-        this.table.add(header[0], header[1]);
+        this.table.add(header);
       } else if (first >= 0x20) {
         if (fieldSeen) throw new HpackError('dynamic table size update after a header field');
         this.readTableSizeUpdate();
@@ -488,7 +485,7 @@ export class HpackDecoder {
   /** An indexed header field (RFC 7541 §6.1). */
   private readIndexedField(): HeaderPair {
     const index = this.readInteger(7);
-    return [this.nameAt(index), this.valueAt(index)];
+    return index <= staticTableLength ? this.staticEntry(index) : this.table.pairAt(this.dynamicOffset(index));
   }
 
   /** A literal header field whose name index has a `prefixBits`-bit prefix (RFC 7541 §6.2). */
@@ -510,13 +507,7 @@ export class HpackDecoder {
   /** The name at a static (1-61) or dynamic (62+) index. */
   private nameAt(index: number): string {
     if (index <= staticTableLength) return this.staticEntry(index)[0];
-    return this.table.nameAt(this.dynamicOffset(index));
-  }
-
-  /** The value at a static (1-61) or dynamic (62+) index. */
-  private valueAt(index: number): string {
-    if (index <= staticTableLength) return this.staticEntry(index)[1];
-    return this.table.valueAt(this.dynamicOffset(index));
+    return this.table.pairAt(this.dynamicOffset(index))[0];
   }
 
   /** The static entry at `index` (1-61), rejecting index 0. */

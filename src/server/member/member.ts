@@ -77,6 +77,8 @@ function memberError(status: Status, message: string): GrpcError {
 export class Member implements MemberBackend {
   readonly store: KvStore;
   readonly id: number;
+  /** `id` as the bigint every response header carries. */
+  readonly #memberIdBig: bigint;
   readonly clusterId: bigint;
   readonly #members: MemberRegistry;
   readonly #options: MemberOptions;
@@ -99,6 +101,7 @@ export class Member implements MemberBackend {
     });
     this.#members = new MemberRegistry();
     this.id = identity.memberId;
+    this.#memberIdBig = BigInt(identity.memberId);
     this.clusterId = identity.clusterId;
     // A joining member seeds the membership the cluster listed; a founding (or restarting) one derives it from
     // --initial-cluster. Either way a snapshot from disk or from the leader replaces it with the truth.
@@ -214,7 +217,7 @@ export class Member implements MemberBackend {
 
   header(): HeaderInfo {
     // Before the driver opens (a membership query can arrive that early) the term is not known yet.
-    return { clusterId: this.clusterId, memberId: BigInt(this.id), revision: this.store.revision, raftTerm: this.#driver?.node.term ?? 0 };
+    return { clusterId: this.clusterId, memberId: this.#memberIdBig, revision: this.store.revision, raftTerm: this.#driver?.node.term ?? 0 };
   }
 
   propose<K extends ReplicatedRequest['kind']>(request: ReplicatedRequest & { kind: K }, signal: Cancellation): Promise<ReplicatedResponse<K>> {

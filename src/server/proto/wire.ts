@@ -428,11 +428,47 @@ export function varintSizeNumber(value: number): number {
   return 8;
 }
 
+/**
+ * A 64-bit bigint as two 32-bit halves, left in `splitLow` and `splitHigh`. Splitting allocates three
+ * bigints; every response header carries the same two (cluster and member ID), sized and then written,
+ * so the last two values split are remembered.
+ */
+let splitLow = 0;
+let splitHigh = 0;
+let memoA: bigint | null = null;
+let memoALow = 0;
+let memoAHigh = 0;
+let memoB: bigint | null = null;
+let memoBLow = 0;
+let memoBHigh = 0;
+
+function splitBigInt(value: bigint): void {
+  if (value === memoA) {
+    splitLow = memoALow;
+    splitHigh = memoAHigh;
+    return;
+  }
+  if (value === memoB) {
+    splitLow = memoBLow;
+    splitHigh = memoBHigh;
+    return;
+  }
+  const unsigned = BigInt.asUintN(64, value);
+  splitLow = Number(unsigned & 0xffffffffn);
+  splitHigh = Number(unsigned >> 32n);
+  memoB = memoA;
+  memoBLow = memoALow;
+  memoBHigh = memoAHigh;
+  memoA = value;
+  memoALow = splitLow;
+  memoAHigh = splitHigh;
+}
+
 /** Bytes for a 64-bit value held in a bigint (already checked to fit 64 bits). */
 export function varintSizeBigInt(value: bigint): number {
   if (value >= 0n && value < 0x80000000n) return varintSize32(Number(value));
-  const unsigned = BigInt.asUintN(64, value);
-  return varintSizeHalves(Number(unsigned & 0xffffffffn), Number(unsigned >> 32n));
+  splitBigInt(value);
+  return varintSizeHalves(splitLow, splitHigh);
 }
 
 /** Bytes of a length-delimited field's payload plus its length prefix (tag not included). */
@@ -589,8 +625,8 @@ export class Writer {
   }
 
   varintBigInt(value: bigint): void {
-    const unsigned = BigInt.asUintN(64, value);
-    this.varintHalves(Number(unsigned & 0xffffffffn), Number(unsigned >> 32n));
+    splitBigInt(value);
+    this.varintHalves(splitLow, splitHigh);
   }
 
   sint64Number(value: number): void {

@@ -73,6 +73,24 @@ test('varint: bigint fields cover all 64 bits', () => {
   assert.equal(varintSizeBigInt(300n), 2);
 });
 
+test('varint: bigints written in turns (as response headers write the cluster and member ID) stay exact', () => {
+  // The writer remembers the last two values it split; a third in between must not mix their halves up.
+  const values = [0x8e9e05c52164694dn, 0xcdf818194e3a8c32n, 0x8e9e05c52164694dn, 2n ** 63n + 5n, 0xcdf818194e3a8c32n, 0x8e9e05c52164694dn, -7n, 2n ** 40n];
+  for (const value of values) {
+    const unsigned = BigInt.asUintN(64, value);
+    const expected: number[] = [];
+    for (let rest = unsigned; ; rest >>= 7n) {
+      if (rest < 0x80n) {
+        expected.push(Number(rest));
+        break;
+      }
+      expected.push(Number(rest & 0x7fn) | 0x80);
+    }
+    assert.equal(varintSizeBigInt(value), expected.length, `size of ${value}`);
+    assert.deepEqual(written(expected.length, (writer) => writer.varintBigInt(value)), expected, `bytes of ${value}`);
+  }
+});
+
 test('varint: values beyond 2^53 are refused for number fields', () => {
   const twoPower53 = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10];
   assert.throws(() => reader(twoPower53).uint64Number(), { code: 'PROTO_INTEGER_UNSAFE' });

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { tuneGarbageCollector } from './_gc.ts';
+import { followHeapGrowth, tuneGarbageCollector } from './_gc.ts';
 import { GrpcServer, HealthChecker } from '../server/grpc/index.ts';
 import { HealthService } from '../server/proto/index.ts';
 import { ConfigError, type ServeConfig, flagNames, resolveServeConfig } from '../server/config.ts';
@@ -38,6 +38,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
     throw error;
   }
   tuneGarbageCollector();
+  followHeapGrowth();
   const logger = createLogger(config.logLevel, { member: config.name });
   const running = await start(config, logger);
   await new Promise<void>((resolve) => {

@@ -4,34 +4,22 @@
  * mvccpb.KeyValue (a tombstone stores only its key). keel produces the same bytes etcd's key bucket holds,
  * so equal histories hash equally here and in etcd.
  */
-import { crc32cRange } from '../storage/crc32c.ts';
+import { crc32c, crc32cRange, crc32cRegisterByte } from '../storage/crc32c.ts';
 import type { RevisionRecord } from './_key-index.ts';
 import { assert } from './errors.ts';
-
-const castagnoliPolynomialReversed = 0x82f63b78;
-
-const crcTable: Uint32Array = (() => {
-  const table = new Uint32Array(256);
-  for (let byte = 0; byte < 256; byte++) {
-    let value = byte;
-    for (let bit = 0; bit < 8; bit++) value = value & 1 ? (value >>> 1) ^ castagnoliPolynomialReversed : value >>> 1;
-    table[byte] = value >>> 0;
-  }
-  return table;
-})();
 
 /** An incremental CRC-32C. */
 export class Crc32c {
   #state = 0xffffffff;
 
-  /** Whole arrays go through the storage layer's slicing-by-8 CRC (a pure function), twice as fast. */
+  /** The storage layer's CRC-32C (pure functions, slicing-by-8 for whole arrays) over a running state. */
   update(bytes: Uint8Array): this {
     this.#state = ~crc32cRange(bytes, 0, bytes.length, (this.#state ^ 0xffffffff) >>> 0);
     return this;
   }
 
   updateByte(byte: number): this {
-    this.#state = (crcTable[(this.#state ^ byte) & 0xff] as number) ^ (this.#state >>> 8);
+    this.#state = crc32cRegisterByte(this.#state, byte);
     return this;
   }
 
@@ -40,9 +28,7 @@ export class Crc32c {
   }
 }
 
-export function crc32c(bytes: Uint8Array): number {
-  return new Crc32c().update(bytes).digest();
-}
+export { crc32c };
 
 const twoTo32 = 2 ** 32;
 

@@ -76,16 +76,16 @@ export function coalesceMessages(messages: readonly Message[], maxBytes: number)
     const m = messages[index] as Message;
     const position = lastTo.get(m.to);
     if (position !== undefined) {
-      const output: Message[] = merged ?? messages.slice(0, index);
-      const combined = combine(output[position] as Message, m, maxBytes);
+      // Until something merges, positions in `merged` are positions in `messages`.
+      const combined = combine((merged ?? messages)[position] as Message, m, maxBytes);
       if (combined !== null) {
-        output[position] = combined;
-        merged = output;
+        merged ??= messages.slice(0, index);
+        merged[position] = combined;
         continue;
       }
     }
     if (merged !== null) merged.push(m);
-    lastTo.set(m.to, (merged === null ? index : merged.length - 1));
+    lastTo.set(m.to, merged === null ? index : merged.length - 1);
   }
   return merged ?? messages;
 }

@@ -37,6 +37,14 @@ function buildTables(): Int32Array {
  * @example
  * crc32c(new TextEncoder().encode('123456789')) === 0xe3069283;
  */
+/**
+ * One byte folded into a CRC register (the complemented state `crc32cRange` runs on), for callers that feed
+ * a few bytes at a time: the kv hash's revision keys and varints.
+ */
+export function crc32cRegisterByte(register: number, byte: number): number {
+  return tables[(register ^ byte) & 0xff]! ^ (register >>> 8);
+}
+
 export function crc32c(bytes: Uint8Array, previous = 0): number {
   return crc32cRange(bytes, 0, bytes.length, previous);
 }

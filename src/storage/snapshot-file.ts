@@ -70,16 +70,16 @@ export async function listSnapshotFiles(directory: string): Promise<SnapshotFile
   return names.sort((left, right) => right.index - left.index || right.term - left.term);
 }
 
+/** The data is checksummed and written this much at a time (about 1 ms of CRC each). */
+const snapshotWritePieceBytes = 1024 * 1024;
+const snapshotSyncEveryBytes = 4 * snapshotWritePieceBytes;
+
 /**
  * Writes `snapshot` durably into `directory` and then applies retention. Resolves to the file's path.
  *
  * @example
  * await saveSnapshotFile(dir, { metadata: { index: 100, term: 3, confState }, data }, { logger });
  */
-/** The data is checksummed and written this much at a time (about 1 ms of CRC each). */
-const snapshotWritePieceBytes = 1024 * 1024;
-const snapshotSyncEveryBytes = 4 * snapshotWritePieceBytes;
-
 export async function saveSnapshotFile(directory: string, snapshot: Snapshot, options: SnapshotSaveOptions): Promise<string> {
   const retainCount = validateRetainCount(options.retainCount);
   const head = encodeHeadChecked(snapshot);

@@ -187,7 +187,7 @@ test('a well-framed snapshot with an impossible history is refused', () => {
   assert.doesNotThrow(() => newStore().store.restore(good));
   // Well-framed (valid checksum) but impossible heads: revision 0, a compact revision above the current one.
   const encodeHead = (currentRevision: number, compactRevision: number): Uint8Array => {
-    const encoding = new SnapshotEncoding({ currentRevision, compactRevision, leaseIdSequence: 0 }, [], [], []);
+    const encoding = new SnapshotEncoding({ currentRevision, compactRevision, leaseIdSequence: 0 }, [], [], [], { keyAndValueBytes: 0 });
     assert.equal(encoding.encodeSome(1), true);
     return encoding.finish();
   };

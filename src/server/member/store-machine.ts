@@ -83,7 +83,6 @@ export class MemberRegistry {
   }
 }
 
-/** The MVCC store as the Raft driver's state machine: commands in, store answers out. */
 /**
  * A member's snapshot data: this marker byte, the membership's encoding length (u32, little-endian), the
  * membership (the value codec), then the store's snapshot. The store writes it all into one buffer, with
@@ -93,6 +92,7 @@ export class MemberRegistry {
 const snapshotFormatMarker = 0x4d;
 const snapshotHeadBytes = 5;
 
+/** The MVCC store as the Raft driver's state machine: commands in, store answers out. */
 export class StoreMachine implements StateMachine {
   readonly #emptySnapshot: Uint8Array;
 

@@ -484,8 +484,7 @@ export class HpackDecoder {
 
   /** An indexed header field (RFC 7541 §6.1). */
   private readIndexedField(): HeaderPair {
-    const index = this.readInteger(7);
-    return index <= staticTableLength ? this.staticEntry(index) : this.table.pairAt(this.dynamicOffset(index));
+    return this.pairAt(this.readInteger(7));
   }
 
   /** A literal header field whose name index has a `prefixBits`-bit prefix (RFC 7541 §6.2). */
@@ -506,8 +505,12 @@ export class HpackDecoder {
 
   /** The name at a static (1-61) or dynamic (62+) index. */
   private nameAt(index: number): string {
-    if (index <= staticTableLength) return this.staticEntry(index)[0];
-    return this.table.pairAt(this.dynamicOffset(index))[0];
+    return this.pairAt(index)[0];
+  }
+
+  /** The entry at a static (1-61) or dynamic (62+) index. */
+  private pairAt(index: number): HeaderPair {
+    return index <= staticTableLength ? this.staticEntry(index) : this.table.pairAt(this.dynamicOffset(index));
   }
 
   /** The static entry at `index` (1-61), rejecting index 0. */
